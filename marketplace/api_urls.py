@@ -1,0 +1,12 @@
+"""Everything under /api/v1/: each app contributes its own api_urls."""
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("shops.api_urls")),
+    path("", include("orders.api_urls")),
+    path("", include("logistics.api_urls")),
+    path("", include("traceability.api_urls")),
+    path("", include("monitoring.api_urls")),
+    path("", include("notifications.api_urls")),
+]
