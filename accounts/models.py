@@ -26,6 +26,8 @@ class User(AbstractUser):
         _("display name"), max_length=80, blank=True, help_text=_("The name other people see, e.g. 王秀英.")
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
+    # The language notifications are written in; follows the language switch when signed in.
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
 
     class Meta:
         verbose_name = _("user")

@@ -1,4 +1,7 @@
+from django.conf import settings
 from django.db import connection
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -24,3 +27,14 @@ def page_not_found(request, exception=None):
 def server_error(request):
     # No context processors: the failure may be in one of them.
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+@require_POST
+def set_language(request):
+    """Django's language switch, remembered on the account so notifications use it too."""
+    response = django_set_language(request)
+    code = request.POST.get("language")
+    if request.user.is_authenticated and code in dict(settings.LANGUAGES):
+        request.user.language = code
+        request.user.save(update_fields=["language"])
+    return response

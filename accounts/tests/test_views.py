@@ -103,3 +103,11 @@ def test_unknown_page_is_friendly_404(client, settings):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+
+
+def test_language_switch_is_remembered_on_the_account(client):
+    user = BuyerFactory()
+    client.force_login(user)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "zh-hans"

@@ -1,0 +1,2 @@
+# Buyer-facing catalogue: home sections, categories, search, product and shop pages.
+urlpatterns: list = []

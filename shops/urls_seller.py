@@ -1,0 +1,2 @@
+# Seller pages under /seller/: shops, products, photos, lots and input logs.
+urlpatterns: list = []
