@@ -1,1 +1,265 @@
-from django.db import models  # noqa: F401
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from shops.models import HarvestLot, Product, Shop
+
+ZERO = Decimal("0.00")
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, default=ZERO, **kwargs)
+
+
+class Cart(models.Model):
+    """A signed-in buyer's cart, or an anonymous one tied to a session (merged at sign-in)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="cart")
+    session_key = models.CharField(max_length=40, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(user__isnull=False) | models.Q(session_key__isnull=False),
+                                   name="cart_has_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"cart {self.pk}"
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cart item")
+        verbose_name_plural = _("cart items")
+        ordering = ["added_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["cart", "product"], name="one_cart_line_per_product")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id}"
+
+
+class ShippingRate(models.Model):
+    """Fee for one ShopOrder: base + per kg by zone, plus a surcharge when anything needs cold chain."""
+
+    class Zone(models.TextChoices):
+        SAME_PROVINCE = "same", _("Same province")
+        NEIGHBOURING = "neighbouring", _("Neighbouring province")
+        FAR = "far", _("Far")
+
+    zone = models.CharField(_("zone"), max_length=12, choices=Zone.choices, unique=True)
+    base_fee = models.DecimalField(_("base fee"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+    per_kg = models.DecimalField(_("per kg"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+    cold_chain_surcharge = models.DecimalField(_("cold-chain surcharge"), max_digits=8, decimal_places=2,
+                                               validators=[MinValueValidator(0)])
+
+    class Meta:
+        verbose_name = _("shipping rate")
+        verbose_name_plural = _("shipping rates")
+
+    def __str__(self) -> str:
+        return self.get_zone_display()
+
+
+class Order(models.Model):
+    """One checkout, one payment. Allowed status changes live in orders/states.py."""
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+        COMPLETED = "completed", _("Completed")
+        REFUNDED = "refunded", _("Refunded")
+
+    class PaymentMethod(models.TextChoices):
+        STRIPE = "stripe", _("Online payment (card, Alipay, WeChat Pay)")
+        COD = "cod", _("Cash on delivery")
+
+    number = models.CharField(_("order number"), max_length=20, unique=True)
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.PENDING_PAYMENT, db_index=True)
+    payment_method = models.CharField(_("payment method"), max_length=10, choices=PaymentMethod.choices)
+    # The address is copied: the buyer may edit or delete theirs later.
+    recipient = models.CharField(_("recipient"), max_length=60)
+    phone = models.CharField(_("phone"), max_length=20)
+    province = models.CharField(_("province"), max_length=30)
+    city = models.CharField(_("city"), max_length=30)
+    district = models.CharField(_("district"), max_length=30, blank=True)
+    address_line = models.CharField(_("street address"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
+    items_total = money_field(_("items"))
+    shipping_total = money_field(_("shipping"))
+    total = money_field(_("total"))
+    currency = models.CharField(max_length=3, default="CNY")
+    # Unpaid online orders hold stock until then; the expiry task releases it.
+    reserved_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["buyer", "-created_at"], name="order_buyer_recent")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:order", args=[self.number])
+
+
+class ShopOrder(models.Model):
+    """The part of an Order that one shop fulfils."""
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", _("Waiting for payment")
+        NEW = "new", _("New")
+        ACCEPTED = "accepted", _("Accepted")
+        PACKED = "packed", _("Packed")
+        HANDED_OVER = "handed_over", _("Handed over to the station")
+        IN_TRANSIT = "in_transit", _("In transit")
+        DELIVERED = "delivered", _("Delivered")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shop_orders")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="shop_orders")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.AWAITING_PAYMENT, db_index=True)
+    items_total = money_field(_("items"))
+    shipping_fee = money_field(_("shipping fee"))
+    total = money_field(_("total"))
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3, default=Decimal("0"))
+    cold_chain = models.BooleanField(_("cold chain"), default=False)
+    refunded_amount = money_field(_("refunded"))
+    cancel_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("shop order")
+        verbose_name_plural = _("shop orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "status"], name="shoporder_shop_status")]
+        constraints = [models.UniqueConstraint(fields=["order", "shop"], name="one_shop_order_per_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}/{self.shop_id}"
+
+
+class OrderLine(models.Model):
+    """A line as it was sold: title, unit and price are copied from the product at checkout."""
+
+    shop_order = models.ForeignKey(ShopOrder, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, related_name="order_lines")
+    title = models.CharField(_("title"), max_length=120)
+    unit = models.CharField(_("sale unit"), max_length=10)
+    unit_weight_kg = models.DecimalField(max_digits=8, decimal_places=3)
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    # The harvest lot the line was packed from (set when the shop packs).
+    lot = models.ForeignKey(HarvestLot, on_delete=models.PROTECT, null=True, blank=True, related_name="order_lines")
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.title}"
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        REQUIRES_CAPTURE = "requires_capture", _("Authorised")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        CASH = "cash", _("Cash on delivery")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    # Stripe PaymentIntent id (pi_...), unique so a webhook finds exactly one payment.
+    intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    failure_message = models.CharField(max_length=255, blank=True)
+    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", help_text=_("The agent who took the cash."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.amount} {self.status}"
+
+
+class Refund(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    shop_order = models.ForeignKey(ShopOrder, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    stripe_refund_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self) -> str:
+        return f"refund {self.amount}"
+
+
+class StripeEvent(models.Model):
+    """Each webhook event once: a duplicate delivery finds its id here and is ignored."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=80)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Stripe event")
+        verbose_name_plural = _("Stripe events")
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

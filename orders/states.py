@@ -1,0 +1,59 @@
+"""The allowed status changes of orders and shop orders, in one place.
+
+Every status change goes through `move_order` / `move_shop_order`: an illegal change raises
+ConflictError (HTTP 409 in the API, a message on a page), never a silent write.
+"""
+from django.utils.translation import gettext as _
+
+from marketplace.errors import ConflictError
+
+from .models import Order, ShopOrder
+
+OS = Order.Status
+SS = ShopOrder.Status
+
+ORDER_TRANSITIONS: dict[str, set[str]] = {
+    OS.PENDING_PAYMENT: {OS.PAID, OS.CANCELLED},
+    # Paid orders end completed when every part is delivered, or cancelled/refunded when every part is.
+    OS.PAID: {OS.COMPLETED, OS.CANCELLED, OS.REFUNDED},
+    OS.COMPLETED: {OS.REFUNDED},
+    OS.CANCELLED: set(),
+    OS.REFUNDED: set(),
+}
+
+SHOP_ORDER_TRANSITIONS: dict[str, set[str]] = {
+    SS.AWAITING_PAYMENT: {SS.NEW, SS.CANCELLED},
+    SS.NEW: {SS.ACCEPTED, SS.CANCELLED},
+    SS.ACCEPTED: {SS.PACKED, SS.CANCELLED},
+    SS.PACKED: {SS.HANDED_OVER, SS.CANCELLED},
+    SS.HANDED_OVER: {SS.IN_TRANSIT, SS.DELIVERED},
+    SS.IN_TRANSIT: {SS.DELIVERED},
+    SS.DELIVERED: {SS.COMPLETED},
+    SS.COMPLETED: set(),
+    SS.CANCELLED: set(),
+}
+
+
+def can_move(table: dict[str, set[str]], current: str, target: str) -> bool:
+    return target in table.get(current, set())
+
+
+def move_order(order: Order, target: str) -> None:
+    """Set a new status in memory; the caller saves inside its transaction (with the row locked)."""
+    if not can_move(ORDER_TRANSITIONS, order.status, target):
+        raise ConflictError(
+            _("Order %(number)s cannot go from “%(current)s” to “%(target)s”.")
+            % {"number": order.number, "current": order.get_status_display(), "target": OS(target).label},
+            code="illegal_transition",
+        )
+    order.status = target
+
+
+def move_shop_order(shop_order: ShopOrder, target: str) -> None:
+    if not can_move(SHOP_ORDER_TRANSITIONS, shop_order.status, target):
+        raise ConflictError(
+            _("This part of the order cannot go from “%(current)s” to “%(target)s”.")
+            % {"current": shop_order.get_status_display(), "target": SS(target).label},
+            code="illegal_transition",
+        )
+    shop_order.status = target
