@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate demo worker beat lint format messages bench smoke clean
+.PHONY: run test install install-dev migrate demo worker beat lint format messages bench smoke clean stripe-local
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ messages: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+
+# A local Stripe-compatible server for the card-payment demo (see README): loopback only, in-memory state.
+STRIPE_LOCAL_PORT ?= 8420
+stripe-local: install-dev
+	$(BIN)/python -c "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; \
+	from aiohttp import web; import localstripe.server as s; \
+	web.run_app(s.app, host='127.0.0.1', port=$(STRIPE_LOCAL_PORT))"
 
 smoke: install
 	bash .ci/smoke

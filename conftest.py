@@ -147,3 +147,86 @@ def browser_page(live_server, monkeypatch):
         finally:
             context.close()
             browser.close()
+
+
+# Runs localstripe's aiohttp app on loopback only, with --from-scratch semantics: state lives in memory and
+# is neither loaded from nor written to the pickle file that other runs share.
+LOCALSTRIPE_CODE = (
+    "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+    "from aiohttp import web; import localstripe.server as s; "
+    "web.run_app(s.app, host='127.0.0.1', port={port}, print=None)"
+)
+
+
+class LocalStripe:
+    """A running localstripe: its base URL, and the two _config calls tests use."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.js_url = f"{self.url}/js.stripe.com/v3/"
+        # Test-mode values that localstripe accepts; nothing secret.
+        self.secret_key = "sk_test_farmgate_local"  # noqa: S105
+        self.publishable_key = "pk_test_farmgate_local"
+        self.webhook_secret = "whsec_farmgate_local_test"  # noqa: S105
+
+    def register_webhook(self, url: str, webhook_id: str = "farmgate") -> None:
+        import urllib.parse
+        import urllib.request
+
+        data = urllib.parse.urlencode({"url": url, "secret": self.webhook_secret}).encode()
+        endpoint = f"{self.url}/_config/webhooks/{webhook_id}"
+        with urllib.request.urlopen(endpoint, data=data, timeout=5) as response:  # noqa: S310 (http on loopback)
+            assert response.status == 200
+
+
+@pytest.fixture
+def localstripe(settings, tmp_path):
+    """A fresh localstripe server on a free loopback port; settings point Farmgate's Stripe client at it."""
+    port = free_port()
+    log = (tmp_path / "localstripe.log").open("w+b")
+    proc = subprocess.Popen([sys.executable, "-c", LOCALSTRIPE_CODE.format(port=port)], cwd=BASE_DIR,
+                            stdout=log, stderr=subprocess.STDOUT)
+    server = LocalStripe(port)
+    try:
+        deadline = time.monotonic() + 20
+        while not port_open(server.url, port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"localstripe did not start: {log.read().decode(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+        settings.STRIPE_API_BASE = server.url
+        settings.STRIPE_JS_URL = server.js_url
+        settings.STRIPE_SECRET_KEY = server.secret_key
+        settings.STRIPE_PUBLISHABLE_KEY = server.publishable_key
+        settings.STRIPE_WEBHOOK_SECRET = server.webhook_secret
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def switch_celery_broker():
+    """`switch(url)` points this process's Celery producer at another broker, e.g. a closed port to
+    play "the broker is down"; the connection pools are dropped so the next send really uses it.
+    The broker in use before the test is restored afterwards."""
+    from marketplace.celery import app
+
+    def reset_pools():
+        # kombu keeps one pool per broker URL; dropping the app's references makes it look up the new one.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    def switch(url: str) -> None:
+        app.conf.broker_url = url
+        reset_pools()
+
+    previous = app.conf.broker_url
+    yield switch
+    app.conf.broker_url = previous
+    reset_pools()

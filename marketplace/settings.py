@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_count",
             ],
         },
     },
@@ -141,7 +142,8 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A broker host that does not answer must not hang a request that enqueues after commit.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -153,6 +155,41 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),
     },
+}
+
+# --- Payments (Stripe) ----------------------------------------------------------------
+# Card payment is on only when a secret key is set; without one buyers pay cash on delivery.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# A local Stripe-compatible server (localstripe) in tests and demos; Stripe's own otherwise.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+STRIPE_PAYMENT_METHOD_TYPES = env.list("STRIPE_PAYMENT_METHOD_TYPES", default=["card", "alipay", "wechat_pay"])
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+# Payments still open after this long are checked with Stripe, in case a webhook was lost.
+ORDER_PAYMENT_RECONCILE_MINUTES = env.int("ORDER_PAYMENT_RECONCILE_MINUTES", default=10)
+CELERY_BEAT_SCHEDULE["orders-reconcile-payments"] = {
+    "task": "orders.reconcile_payments",
+    "schedule": timedelta(minutes=5),
+}
+
+# --- Orders ---------------------------------------------------------------------------
+# An unpaid online order holds its stock this long; then the expiry task cancels it.
+ORDER_RESERVATION_MINUTES = env.int("ORDER_RESERVATION_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
+    "task": "orders.expire_unpaid_orders",
+    "schedule": timedelta(minutes=1),
+}
+
+# --- Logistics ------------------------------------------------------------------------
+# Delivered parts the buyer has not confirmed are completed automatically after this many days.
+DELIVERY_AUTO_COMPLETE_DAYS = env.int("DELIVERY_AUTO_COMPLETE_DAYS", default=7)
+# After 5 wrong delivery codes for a parcel, code entry is refused for this long.
+DELIVERY_CODE_LOCK_MINUTES = env.int("DELIVERY_CODE_LOCK_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["logistics-complete-delivered"] = {
+    "task": "logistics.complete_delivered_parts",
+    "schedule": timedelta(hours=1),
 }
 
 # --- Auth -----------------------------------------------------------------------------
@@ -200,6 +237,8 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
+        "uploads": "30/min",  # product photo uploads, per user
+        "device": env.str("THROTTLE_DEVICE", default="120/min"),  # sensor readings, per sensor
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -212,6 +251,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "kind", "unit" or "status" choice set; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ShopKindEnum": "shops.models.Shop.Kind",
+        "InputApplicationKindEnum": "shops.models.InputApplication.Kind",
+        "ProductUnitEnum": "shops.models.Product.Unit",
+        "ProductImageStatusEnum": "shops.models.ProductImage.Status",
+        "SensorKindEnum": "monitoring.models.Sensor.Kind",
+        "SensorUnitEnum": "monitoring.models.Sensor.Unit",
+    },
 }
 
 # --- Internationalisation -------------------------------------------------------------
@@ -260,6 +308,28 @@ else:
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Farmgate <no-reply@farmgate.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if env.str("EMAIL_FILE_PATH", default=""):
+    # For django.core.mail.backends.filebased.EmailBackend (demos, the real-worker tests).
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
+
+# --- Notifications (the outbox) -------------------------------------------------------
+# SMS gateway client: a dotted path to a class with send(*, to, text). The console backend logs.
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.channels.ConsoleSMSBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "sent_sms"))  # for FileSMSBackend
+# Retry after 30 s, 60 s, 120 s ... at most an hour apart; give up (status failed) after 8 attempts.
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
+NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=3600)
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# The sweeper re-enqueues pending rows nobody picked up this long after they were due.
+NOTIFICATION_SWEEP_GRACE_SECONDS = env.int("NOTIFICATION_SWEEP_GRACE_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["notifications-sweep-pending"] = {
+    "task": "notifications.sweep_pending",
+    "schedule": timedelta(minutes=1),
+}
+
+# --- Sensors --------------------------------------------------------------------------
+# The broker `manage.py ingest_mqtt` subscribes to (mqtt:// or mqtts://, user:password@ allowed).
+MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

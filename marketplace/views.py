@@ -1,15 +1,20 @@
 from django.conf import settings
 from django.db import connection
-from django.views.decorators.http import require_POST
-from django.views.i18n import set_language as django_set_language
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from shops.cache import cache_catalogue_page
+from shops.views import home_context as catalogue_home_context
 
 
+@cache_catalogue_page
 def home(request):
-    return render(request, "home.html")
+    """The catalogue's front page: in season now, new arrivals, provinces, categories."""
+    return render(request, "home.html", catalogue_home_context())
 
 
 @never_cache

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders and payments")
+
+    def ready(self):
+        from . import signals  # noqa: F401  (merges an anonymous cart at sign-in)

@@ -1,3 +1,4 @@
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -7,7 +8,6 @@ from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
-from django.utils.functional import LazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -16,14 +16,24 @@ from marketplace import codes
 LOT_PREFIX = "L"
 
 
-class PrivateStorage(LazyObject):
-    """Licence and ID photos: on disk outside MEDIA_ROOT, with no URL, so never publicly served."""
+class PrivateFileStorage(FileSystemStorage):
+    """Licence and ID photos: on disk under PRIVATE_MEDIA_ROOT (read at use, so tests can move it) and
+    without any URL, so they are never publicly served; staff read them through the admin."""
 
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("Private files have no public URL.")
 
 
-private_storage = PrivateStorage()
+def private_storage() -> PrivateFileStorage:
+    return PrivateFileStorage()
 
 
 def gtin_is_valid(value: str) -> bool:

@@ -1,91 +1,674 @@
-"""Search words for products, so that Chinese, pinyin and English queries all find them.
+"""Product search that works for Chinese, pinyin and English queries.
 
-A product's `search_document` holds space-separated terms: jieba's segments of the title
-(search mode, so 烟台红富士苹果 also yields 苹果), single Han characters for the title, the
-pinyin of each segment (pingguo) and its initials, lower-cased English words, and the category
-names. PostgreSQL indexes it as a `simple` tsvector; SQLite matches the same terms with LIKE.
+Documents. A product's `search_document` holds space-separated terms (`build_document`): jieba's
+search-mode segments of the title (烟台红富士苹果 -> 烟台 富士 红富士 苹果), their pinyin (pingguo) and
+initials (pg), every two-character window and every single character of the title, lower-cased
+Latin words with their singular (apples -> apple), then the same for the description and the
+category names. Title terms come first, so a term found early is a central one: that position is
+the relevance score, cheap and the same on every database.
+
+Queries (`parse_query`). A query becomes groups that must all match; each group is satisfied by
+any of its alternatives (a Chinese word, or all of its characters). Latin words are singularised
+and match as a term prefix from three letters (`appl` finds apples; `pg` matches only the term pg,
+never pgy). Spaced pinyin also matches joined (`ping guo` -> pingguo).
+
+PostgreSQL matches with `to_tsvector('simple', search_document) @@ to_tsquery(...)`, served by the
+GIN index of migration 0003; other databases match whole terms with LIKE on the space-padded
+document. Typos in Latin or pinyin words of four letters or more: when the exact search found
+nothing, PostgreSQL searches every spelling one edit away (a letter dropped, doubled, changed or two
+swapped: aple, appel -> apple) as one index-served tsquery; elsewhere the query word is corrected
+against the catalogue's vocabulary by edit distance.
 """
+import bisect
+import hashlib
 import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 import jieba
+from django import forms
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import BooleanField, Case, Count, F, FloatField, Func, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Concat, StrIndex
+from django.utils.html import strip_tags
+from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
+
+from .cache import catalogue_key
 
 jieba.setLogLevel(60)  # jieba prints its dictionary loading to stderr otherwise
 
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
-_WORD = re.compile(r"[\w\u4e00-\u9fff]+", re.UNICODE)
+# Letters and digits, Han included, never underscores: PostgreSQL's text parser splits words there.
+_WORD = re.compile(r"[^\W_]+")
+_LATIN_WORD = re.compile(r"[a-z]+")
+MAX_QUERY_LENGTH = 100
+MAX_GROUPS = 8
+FUZZY_MIN_LENGTH = 4
+# Words a buyer types around what they want ("a box of apples"); they would otherwise have to match too.
+STOP_WORDS = frozenset({"a", "an", "and", "the", "of", "for", "with", "in", "to", "from", "fresh"})
 
 
-def terms(text: str) -> list[str]:
-    """Search terms for a piece of text, in order, without repeats."""
-    out: list[str] = []
-    seen: set[str] = set()
+def normalise(text: str) -> str:
+    """Full-width to half-width (Ａｐｐｌｅ -> apple), lower case, ü written v as in pinyin input."""
+    return unicodedata.normalize("NFKC", text or "").lower().replace("ü", "v")
+
+
+def singular(word: str) -> str:
+    """The singular of a simple English plural; other words unchanged (pinyin never ends in s)."""
+    if len(word) < 4 or not word.isascii() or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"  # cherries -> cherry
+    if word.endswith(("ches", "shes", "xes", "sses", "oes")):
+        return word[:-2]  # peaches -> peach, tomatoes -> tomato
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+# --- Documents -----------------------------------------------------------------------------
+
+def terms(text: str, *, characters: bool = False) -> list[str]:
+    """Search terms for a piece of text, in order, without repeats.
+
+    `characters` adds each single Han character, for the title only: 梨 or 茶 must find 库尔勒香梨 and
+    明前茶, but the description would make single characters match almost everything.
+    """
+    out: dict[str, None] = {}
 
     def add(term: str) -> None:
-        term = term.strip().lower()
-        if term and term not in seen:
-            seen.add(term)
-            out.append(term)
+        if term:
+            out.setdefault(term, None)
 
-    for chunk in _WORD.findall(text or ""):
-        if _HAN.search(chunk):
-            for word in jieba.cut_for_search(chunk):
-                if not _WORD.fullmatch(word):
-                    continue
+    def add_latin(word: str) -> None:
+        add(word)
+        add(singular(word))
+
+    for chunk in _WORD.findall(normalise(text)):
+        if not _HAN.search(chunk):
+            add_latin(chunk)
+            continue
+        for word in jieba.cut_for_search(chunk):
+            if not _WORD.fullmatch(word):
+                continue
+            if _HAN.fullmatch(word):
                 add(word)
-                if _HAN.fullmatch(word):
-                    add("".join(lazy_pinyin(word)))
-                    if len(word) > 1:
-                        add("".join(lazy_pinyin(word, style=Style.FIRST_LETTER)))
-            # Every two-character window too, so a query such as 富士 matches inside a long word.
-            for han in _HAN.findall(chunk):
-                for i in range(len(han) - 1):
-                    add(han[i:i + 2])
-        else:
-            add(chunk)
-    return out
+                add("".join(lazy_pinyin(word)))
+                if len(word) > 1:
+                    add("".join(lazy_pinyin(word, style=Style.FIRST_LETTER)))
+            elif _HAN.search(word):
+                add(word)
+            else:
+                add_latin(word)
+        for han in _HAN.findall(chunk):
+            # Every two-character window, so 富士 matches inside a longer word jieba kept whole.
+            for i in range(len(han) - 1):
+                add(han[i:i + 2])
+            if characters:
+                for char in han:
+                    add(char)
+    return list(out)
 
 
 def build_document(*, title: str, description: str = "", extra: list[str] | tuple = ()) -> str:
-    return " ".join(terms(" ".join([title, title, description[:500], *extra])))
+    """The search document: title terms first (they rank first), then description and extra words."""
+    words: dict[str, None] = dict.fromkeys(terms(title, characters=True))
+    words.update(dict.fromkeys(terms(strip_tags(description or "")[:500])))
+    words.update(dict.fromkeys(terms(" ".join(extra))))
+    return " ".join(words)
 
 
-def query_terms(query: str) -> list[str]:
-    """The terms of a query that a document must all contain (pinyin runs together: 'ping guo' -> 'pingguo')."""
-    query = (query or "").strip()[:100]
-    if not query:
-        return []
-    if not _HAN.search(query) and re.fullmatch(r"[a-zA-Z ]+", query):
-        words = query.lower().split()
-        joined = "".join(words)
-        # Spaced pinyin ('ping guo') is also tried joined; the caller decides how to combine.
-        return words if len(words) == 1 else [*words, joined]
-    found = []
-    for chunk in _WORD.findall(query):
+# --- Queries -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    prefix: bool = False
+
+
+# An alternative matches when all of its terms are in the document; a group when any alternative
+# does; a plan when all of its groups do; a query when any of its plans does.
+Alternative = tuple[Term, ...]
+Group = tuple[Alternative, ...]
+Plan = tuple[Group, ...]
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    plans: tuple[Plan, ...]
+    fuzzy_words: tuple[str, ...]  # Latin or pinyin words long enough for typo tolerance
+
+    def __bool__(self) -> bool:
+        return bool(self.plans)
+
+
+def _latin_group(word: str) -> Group:
+    base = singular(word)
+    return ((Term(base, prefix=len(base) >= 3 and not base.isdigit()),),)
+
+
+def _han_group(word: str) -> Group:
+    if len(word) == 1:
+        return ((Term(word),),)
+    # A word jieba did not split as the document did (龙井茶 vs 西湖龙井明前茶) still matches
+    # through its characters, which the title holds one by one; exact matches rank first.
+    return ((Term(word),), tuple(Term(char) for char in dict.fromkeys(word)))
+
+
+def parse_query(query: str) -> ParsedQuery:
+    text = normalise(query)[:MAX_QUERY_LENGTH]
+    groups: list[Group] = []
+    latin: list[str] = []
+    han_seen = False
+    for chunk in _WORD.findall(text):
         if _HAN.search(chunk):
-            found.extend(w for w in jieba.cut(chunk) if _WORD.fullmatch(w))
-        else:
-            found.append(chunk.lower())
-    return found
+            han_seen = True
+            for word in jieba.cut(chunk):
+                if not _WORD.fullmatch(word):
+                    continue
+                if _HAN.search(word):
+                    groups.append(_han_group(word))
+                elif word not in STOP_WORDS:
+                    groups.append(_latin_group(word))
+        elif chunk not in STOP_WORDS:
+            latin.append(chunk)
+            groups.append(_latin_group(chunk))
+    groups = list(dict.fromkeys(groups))[:MAX_GROUPS]
+    if not groups:
+        return ParsedQuery(plans=(), fuzzy_words=())
+    plans: list[Plan] = [tuple(groups)]
+    joined = "".join(latin)
+    if not han_seen and len(latin) > 1 and joined.isalpha() and len(joined) <= 40:
+        # Pinyin typed with spaces: 'ping guo' must also find the document term 'pingguo'.
+        plans.append(((((Term(joined, prefix=True),),)),))
+    fuzzy = tuple(dict.fromkeys(singular(w) for w in latin if _LATIN_WORD.fullmatch(w)
+                                and len(singular(w)) >= FUZZY_MIN_LENGTH))
+    return ParsedQuery(plans=tuple(plans), fuzzy_words=fuzzy)
+
+
+# --- Matching ------------------------------------------------------------------------------
+
+class _TsMatch(Func):
+    """to_tsvector('simple', document) @@ to_tsquery('simple', query): the expression the GIN index holds."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    arg_joiner = ") @@ to_tsquery('simple'::regconfig, "
+    arity = 2
+    output_field = BooleanField()
+
+
+class _Positive(Func):
+    template = "(%(expressions)s > 0)"
+    arity = 1
+    output_field = BooleanField()
+
+
+def _tsquery_term(term: Term) -> str:
+    quoted = "'" + term.text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return quoted + (":*" if term.prefix else "")
+
+
+def _tsquery_group(group: Group) -> str:
+    return "(" + " | ".join("(" + " & ".join(_tsquery_term(t) for t in alt) + ")" for alt in group) + ")"
+
+
+def _tsquery(plans) -> str:
+    return " | ".join("(" + " & ".join(_tsquery_group(g) for g in plan) + ")" for plan in plans)
+
+
+_PADDED = "_search_padded"
+
+
+def _padded():
+    return Concat(Value(" "), F("search_document"), Value(" "), output_field=TextField())
+
+
+def _term_pattern(term: Term) -> str:
+    # Whole terms only: ' pg ' never matches inside ' pgy '; a prefix term may run on.
+    return f" {term.text}" + ("" if term.prefix else " ")
+
+
+def _like_plans(plans) -> Q:
+    condition = Q()
+    for plan in plans:
+        each_plan = Q()
+        for group in plan:
+            each_group = Q()
+            for alt in group:
+                each_alt = Q()
+                for term in alt:
+                    each_alt &= Q(**{f"{_PADDED}__contains": _term_pattern(term)})
+                each_group |= each_alt
+            each_plan &= each_group
+        condition |= each_plan
+    return condition
+
+
+def _position_score(term: Term):
+    """Higher when the term appears earlier in the document (title terms come first); 0 when absent."""
+    position = StrIndex(_padded(), Value(_term_pattern(term)))
+    return Case(When(_Positive(position), then=Value(1000.0) / (position + Value(10.0))),
+                default=Value(0.0), output_field=FloatField())
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap counts once), giving up above `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def edits1(word: str) -> set[str]:
+    """Every word one edit from `word`: a letter dropped, swapped with the next, changed or added."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    changes = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    inserts = {a + c + b for a, b in splits for c in _LETTERS}
+    return (deletes | swaps | changes | inserts) - {word}
+
+
+def vocabulary() -> list[str]:
+    """Sorted Latin and pinyin terms of the products on sale, kept per catalogue version (non-PostgreSQL)."""
+    from .models import Product
+
+    key = catalogue_key("search-vocabulary")
+    words = cache.get(key)
+    if words is None:
+        found: set[str] = set()
+        for document in Product.objects.filter(is_active=True).values_list("search_document", flat=True).iterator():
+            found.update(w for w in document.split() if len(w) >= 3 and _LATIN_WORD.fullmatch(w))
+        words = sorted(found)
+        cache.set(key, words, timeout=3600)
+    return words
+
+
+def close_words(word: str, words: list[str], limit: int = 5) -> list[str]:
+    """Vocabulary words within one edit (two from six letters) of a word the vocabulary lacks."""
+    index = bisect.bisect_left(words, word)
+    if index < len(words) and words[index].startswith(word):
+        return []  # the word, or a longer term starting with it, exists: no typo
+    budget = 1 if len(word) < 6 else 2
+    scored = sorted((d, w) for w in words if (d := _edit_distance(word, w, budget)) <= budget)
+    return [w for _, w in scored[:limit]]
+
+
+def _with_corrections(parsed: ParsedQuery) -> ParsedQuery:
+    """Add close vocabulary words as alternatives for query words the catalogue does not know."""
+    words = vocabulary()
+    corrections = {w: found for w in parsed.fuzzy_words if (found := close_words(w, words))}
+    if not corrections:
+        return parsed
+    plans = []
+    for plan in parsed.plans:
+        groups = []
+        for group in plan:
+            extra = tuple((Term(c),) for alt in group for t in alt for c in corrections.get(t.text, ()))
+            groups.append(group + extra)
+        plans.append(tuple(groups))
+    return ParsedQuery(plans=tuple(plans), fuzzy_words=parsed.fuzzy_words)
+
+
+class ProductSearch:
+    """One buyer query applied to product querysets: `filter` narrows, `rank` orders by relevance.
+
+    On PostgreSQL the typo fallback costs one EXISTS query, made only for queries with a Latin or
+    pinyin word of four letters or more and only once per instance, whatever the row count;
+    elsewhere the vocabulary (one query per catalogue version) plays that part.
+    """
+
+    def __init__(self, query: str):
+        self.query = (query or "").strip()
+        self.parsed = parse_query(self.query)
+        self._fuzzy: bool | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.parsed)
+
+    def _match(self, queryset: QuerySet, parsed: ParsedQuery) -> QuerySet:
+        if _is_postgres():
+            return queryset.filter(_TsMatch(F("search_document"), Value(_tsquery(parsed.plans))))
+        return queryset.alias(**{_PADDED: _padded()}).filter(_like_plans(parsed.plans))
+
+    def _fuzzy_match(self, queryset: QuerySet) -> QuerySet:
+        # The exact search found nothing: each typo-tolerant word becomes every spelling one edit
+        # away, still one tsquery that the GIN index answers (a few hundred terms at most).
+        groups = []
+        for group in self.parsed.plans[0]:
+            words = [t.text for alt in group for t in alt if t.text in self.parsed.fuzzy_words]
+            groups.append(tuple((Term(v),) for v in sorted(edits1(words[0]))) if words else group)
+        return queryset.filter(_TsMatch(F("search_document"), Value(_tsquery([tuple(groups)]))))
+
+    def filter(self, queryset: QuerySet) -> QuerySet:
+        if not self.parsed:
+            return queryset
+        if not _is_postgres():
+            parsed = _with_corrections(self.parsed) if self.parsed.fuzzy_words else self.parsed
+            return self._match(queryset, parsed)
+        exact = self._match(queryset, self.parsed)
+        if self._fuzzy is None:
+            self._fuzzy = bool(self.parsed.fuzzy_words) and not exact.exists()
+        return self._fuzzy_match(queryset) if self._fuzzy else exact
+
+    def rank(self, queryset: QuerySet) -> QuerySet:
+        """Annotate `search_rank` (higher is better) and order by it, newest first among equals."""
+        if not self.parsed:
+            return queryset
+        score = Value(0.0, output_field=FloatField())
+        primary = [group[0][0] for plan in self.parsed.plans for group in plan]
+        for term in dict.fromkeys(primary):
+            score = score + _position_score(term)
+        return queryset.annotate(search_rank=score).order_by("-search_rank", "-created_at", "-id")
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        return self.rank(self.filter(queryset))
 
 
 def filter_by_query(queryset, query: str):
-    """Products whose search document holds every query term (spaced pinyin may also match joined).
+    """Products matching a buyer's query (Chinese, pinyin or English), most relevant first.
 
-    Works on any database by matching whole terms inside the space-separated document.
+    The queryset comes back unchanged for an empty query.
     """
-    from django.db.models import Q
+    return ProductSearch(query).apply(queryset)
 
-    words = query_terms(query)
-    if not words:
-        return queryset
-    if len(words) > 1 and re.fullmatch(r"[a-z]+", words[-1]) and words[-1] == "".join(words[:-1]):
-        spaced, joined = words[:-1], words[-1]
-        each = Q()
-        for word in spaced:
-            each &= Q(search_document__contains=word)
-        return queryset.filter(each | Q(search_document__contains=joined))
-    condition = Q()
-    for word in words:
-        condition &= Q(search_document__contains=word)
-    return queryset.filter(condition)
+
+# --- Not found -----------------------------------------------------------------------------
+
+EMPTY_SEARCH_TIMEOUT = 60 * 60 * 24 * 30
+EMPTY_SEARCH_INDEX_KEY = "search:empty:index"
+EMPTY_SEARCH_INDEX_SIZE = 500
+
+
+def _empty_search_key(query: str, category: str) -> str:
+    digest = hashlib.sha256(f"{query}\x00{category}".encode()).hexdigest()[:32]
+    return f"search:empty:{digest}"
+
+
+def _clean_logged_query(query: str) -> str:
+    return " ".join(normalise(query).split())[:MAX_QUERY_LENGTH]
+
+
+def record_empty_search(query: str, category: str = "") -> None:
+    """Count a search that found nothing: only the words and the category, never who searched.
+
+    Counters live in the cache for now (a later job persists them); an index of the most
+    recent distinct searches lets that job find the counters.
+    """
+    query = _clean_logged_query(query)
+    if not query:
+        return
+    key = _empty_search_key(query, category or "")
+    if not cache.add(key, 1, timeout=EMPTY_SEARCH_TIMEOUT):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=EMPTY_SEARCH_TIMEOUT)
+        return
+    index = cache.get(EMPTY_SEARCH_INDEX_KEY) or []
+    index = [entry for entry in index if entry[0] != key][-(EMPTY_SEARCH_INDEX_SIZE - 1):]
+    index.append((key, query, category or ""))
+    cache.set(EMPTY_SEARCH_INDEX_KEY, index, timeout=EMPTY_SEARCH_TIMEOUT)
+
+
+def empty_search_count(query: str, category: str = "") -> int:
+    return cache.get(_empty_search_key(_clean_logged_query(query), category or "")) or 0
+
+
+def empty_searches() -> list[tuple[str, str, int]]:
+    """(query, category slug, count) of the recent searches that found nothing, most counted first."""
+    index = cache.get(EMPTY_SEARCH_INDEX_KEY) or []
+    counts = cache.get_many([key for key, _query, _category in index])
+    found = [(query, category, counts[key]) for key, query, category in index if counts.get(key)]
+    return sorted(found, key=lambda row: -row[2])
+
+
+# --- Catalogue filters and facets ----------------------------------------------------------
+
+class CategoryTree:
+    """All categories from one query (the table is small), with parents, children and descendants."""
+
+    def __init__(self, categories):
+        self.all = list(categories)
+        self.by_id = {c.pk: c for c in self.all}
+        self.by_slug = {c.slug: c for c in self.all}
+        self.children: dict[int | None, list] = {}
+        for category in self.all:
+            self.children.setdefault(category.parent_id, []).append(category)
+
+    @classmethod
+    def load(cls) -> "CategoryTree":
+        from .models import Category
+
+        return cls(Category.objects.order_by("position", "slug"))
+
+    @property
+    def roots(self) -> list:
+        return self.children.get(None, [])
+
+    def descendant_ids(self, category) -> list[int]:
+        ids, stack = [], [category]
+        while stack:
+            current = stack.pop()
+            ids.append(current.pk)
+            stack.extend(self.children.get(current.pk, []))
+        return ids
+
+    def ancestors(self, category) -> list:
+        """The category's parents, root first (for breadcrumbs)."""
+        chain, current = [], self.by_id.get(category.parent_id)
+        while current is not None and current not in chain:
+            chain.insert(0, current)
+            current = self.by_id.get(current.parent_id)
+        return chain
+
+    def root_of(self, category_id: int):
+        current = self.by_id.get(category_id)
+        while current is not None and current.parent_id in self.by_id:
+            current = self.by_id[current.parent_id]
+        return current
+
+    def choices(self) -> list[tuple[str, str]]:
+        out = []
+        for root in self.roots:
+            out.append((root.slug, root.name))
+            out.extend((child.slug, f"— {child.name}") for child in self.children.get(root.pk, []))
+        return out
+
+
+SORT_RELEVANCE, SORT_NEWEST, SORT_PRICE_UP, SORT_PRICE_DOWN = "relevance", "newest", "price", "-price"
+SORT_CHOICES = [
+    (SORT_RELEVANCE, _("Best match")),
+    (SORT_NEWEST, _("Newest")),
+    (SORT_PRICE_UP, _("Price: low to high")),
+    (SORT_PRICE_DOWN, _("Price: high to low")),
+]
+PRICE_LIMIT = Decimal("100000")
+
+
+class CatalogueFilterForm(forms.Form):
+    """The search and category pages' GET form; an invalid field shows its error and is ignored."""
+
+    q = forms.CharField(label=_("Search for"), max_length=MAX_QUERY_LENGTH, required=False,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("apples, 苹果, pingguo")}))
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    province = forms.CharField(label=_("Province"), max_length=30, required=False)
+    min_price = forms.DecimalField(label=_("Lowest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
+                                   decimal_places=2, required=False,
+                                   widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
+    max_price = forms.DecimalField(label=_("Highest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
+                                   decimal_places=2, required=False,
+                                   widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
+    in_stock = forms.BooleanField(label=_("In stock"), required=False)
+    certified = forms.BooleanField(label=_("Certified (organic, green food or geographical indication)"),
+                                   required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, data, *, tree: CategoryTree, fixed_category=None):
+        super().__init__(data)
+        self.tree = tree
+        self.fixed_category = fixed_category
+        if fixed_category is not None:
+            del self.fields["category"]
+        else:
+            self.fields["category"].choices = [("", _("All categories")), *tree.choices()]
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_price"), data.get("max_price")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_price", _("The highest price must not be below the lowest."))
+        return data
+
+    def value(self, name: str, default=None):
+        """A field's cleaned value, or the default when it was empty or invalid."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        value = self.cleaned_data.get(name)
+        return default if value in (None, "") else value
+
+    @property
+    def selected_category(self):
+        if self.fixed_category is not None:
+            return self.fixed_category
+        return self.tree.by_slug.get(self.value("category", ""))
+
+    @property
+    def chosen_sort(self) -> str:
+        sort = self.value("sort", "")
+        if not sort or (sort == SORT_RELEVANCE and not self.value("q")):
+            return SORT_RELEVANCE if self.value("q") else SORT_NEWEST
+        return sort
+
+
+def filter_products(queryset: QuerySet, *, category_ids=None, province: str = "", min_price=None,
+                    max_price=None, in_stock: bool = False, certified: bool = False) -> QuerySet:
+    if category_ids is not None:
+        queryset = queryset.filter(category_id__in=category_ids)
+    if province:
+        queryset = queryset.filter(shop__village__province=province)
+    if min_price is not None:
+        queryset = queryset.filter(price__gte=min_price)
+    if max_price is not None:
+        queryset = queryset.filter(price__lte=max_price)
+    if in_stock:
+        queryset = queryset.filter(stock__gte=F("min_order"))
+    if certified:
+        queryset = queryset.filter(Q(organic=True) | Q(green_food=True) | Q(geographical_indication=True))
+    return queryset
+
+
+@dataclass
+class CatalogueResults:
+    products: QuerySet  # filtered and sorted, ready for the paginator
+    category_counts: dict  # category id -> products, the category's descendants included
+    province_counts: list  # (province, products), all filters but the province applied
+    search: ProductSearch
+    category_options: list = field(default_factory=list)  # (slug, label, count, selected) for the select
+    province_options: list = field(default_factory=list)  # (province, count, selected)
+
+
+def _options(form: CatalogueFilterForm, category_counts: dict, province_counts: list) -> tuple[list, list]:
+    chosen_category = form.data.get("category", "")
+    categories = []
+    if form.fixed_category is None:
+        for slug, label in form.tree.choices():
+            count = category_counts.get(form.tree.by_slug[slug].pk, 0)
+            categories.append((slug, label, count, slug == chosen_category))
+    chosen_province = form.value("province", "")
+    provinces = [(name, count, name == chosen_province) for name, count in province_counts]
+    if chosen_province and chosen_province not in dict(province_counts):
+        provinces.append((chosen_province, 0, True))
+    return categories, provinces
+
+
+def _plain(queryset: QuerySet) -> QuerySet:
+    return queryset.select_related(None).prefetch_related(None).order_by()
+
+
+def catalogue_results(queryset: QuerySet, form: CatalogueFilterForm, *, facets: bool = True) -> CatalogueResults:
+    """Apply the form's valid filters, the search and the sort; count the category and province facets.
+
+    Each facet counts with every other filter applied but its own, so a buyer sees what choosing
+    another value would give. Two GROUP BY queries, whatever the number of products.
+    """
+    search = ProductSearch(form.value("q", ""))
+    tree = form.tree
+    category = form.selected_category
+    common = {
+        "min_price": form.value("min_price"), "max_price": form.value("max_price"),
+        "in_stock": bool(form.value("in_stock", False)), "certified": bool(form.value("certified", False)),
+    }
+    province = form.value("province", "")
+    category_ids = tree.descendant_ids(category) if category is not None else None
+    products = search.filter(filter_products(queryset, category_ids=category_ids, province=province, **common))
+    sort = form.chosen_sort
+    if sort == SORT_RELEVANCE and search:
+        products = search.rank(products)
+    elif sort == SORT_PRICE_UP:
+        products = products.order_by("price", "-id")
+    elif sort == SORT_PRICE_DOWN:
+        products = products.order_by("-price", "-id")
+    else:
+        products = products.order_by("-created_at", "-id")
+    category_counts: dict = {}
+    province_counts: list = []
+    if facets:
+        # The category page keeps its category: its facet counts its subcategories.
+        facet_ids = category_ids if form.fixed_category is not None else None
+        by_category = search.filter(_plain(filter_products(queryset, category_ids=facet_ids, province=province,
+                                                           **common)))
+        for category_id, count in by_category.values_list("category_id").annotate(n=Count("id")):
+            node = tree.by_id.get(category_id)
+            while node is not None:
+                category_counts[node.pk] = category_counts.get(node.pk, 0) + count
+                node = tree.by_id.get(node.parent_id)
+        by_province = search.filter(_plain(filter_products(queryset, category_ids=category_ids, **common)))
+        province_counts = list(by_province.values_list("shop__village__province").annotate(n=Count("id"))
+                               .order_by("shop__village__province"))
+    category_options, province_options = _options(form, category_counts, province_counts)
+    return CatalogueResults(products=products, category_counts=category_counts, province_counts=province_counts,
+                            search=search, category_options=category_options, province_options=province_options)
+
+
+def removal_links(params, form: CatalogueFilterForm) -> list[tuple[str, str]]:
+    """(label, query string) that drop one active filter each: what an empty result page suggests."""
+    labels = {
+        "category": lambda: _("Category: %(name)s") % {"name": form.selected_category.name},
+        "province": lambda: _("Province: %(name)s") % {"name": form.value("province")},
+        "min_price": lambda: _("Price from ¥%(amount)s") % {"amount": form.value("min_price")},
+        "max_price": lambda: _("Price up to ¥%(amount)s") % {"amount": form.value("max_price")},
+        "in_stock": lambda: _("In stock only"),
+        "certified": lambda: _("Certified only"),
+    }
+    links = []
+    for name, label in labels.items():
+        if name not in form.fields or form.value(name) in (None, "", False):
+            continue
+        if name == "category" and form.selected_category is None:
+            continue
+        remaining = params.copy()
+        remaining.pop(name, None)
+        remaining.pop("page", None)
+        links.append((label(), "?" + remaining.urlencode()))
+    return links

@@ -1,5 +1,5 @@
 """Reads for shops and the catalogue, and the one place that says who manages what."""
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from accounts.models import User
 
@@ -56,3 +56,26 @@ def lot_with_inputs(queryset: QuerySet[HarvestLot] | None = None) -> QuerySet[Ha
     queryset = queryset if queryset is not None else HarvestLot.objects.all()
     return queryset.select_related("product", "product__shop", "product__shop__village", "grower").prefetch_related(
         Prefetch("inputs", queryset=InputApplication.objects.order_by("applied_on", "id")))
+
+
+# --- Catalogue pages (buyer-facing) ----------------------------------------------------------
+
+def products_in_season(month: int) -> QuerySet[Product]:
+    """Public products whose season includes the month (bit month-1 of season_mask)."""
+    return (public_products().alias(in_month=F("season_mask").bitand(1 << (month - 1)))
+            .filter(in_month__gt=0).order_by("-created_at", "-id"))
+
+
+def new_arrivals() -> QuerySet[Product]:
+    return public_products().order_by("-created_at", "-id")
+
+
+def provinces_with_products() -> QuerySet:
+    """(province, number of public products), for the home page's shop-by-province links."""
+    return (Product.objects.filter(is_active=True, shop__is_open=True)
+            .values_list("shop__village__province").annotate(products=Count("id"))
+            .order_by("shop__village__province"))
+
+
+def public_lots(product: Product) -> QuerySet[HarvestLot]:
+    return product.lots.order_by("-harvested_on", "-id")

@@ -82,14 +82,23 @@ def update_shop(*, shop: Shop, actor: User, **fields) -> Shop:
 
 @transaction.atomic
 def submit_verification(*, shop: Shop, actor: User, licence_photo) -> Shop:
-    """Store the licence or ID photo privately and queue the shop for staff review."""
-    from .images import validate_upload
+    """Store the licence or ID photo privately and queue the shop for staff review.
+
+    Like product photos it is decoded, turned upright and re-encoded without EXIF, so neither the
+    farmer's GPS position nor the original file name is kept.
+    """
+    from .images import _open_checked, clean_original
 
     _require_manager(shop, actor)
-    validate_upload(licence_photo, field="licence_photo")
-    shop.licence_photo.save(licence_photo.name, licence_photo, save=False)
+    with _open_checked(licence_photo, field="licence_photo") as image:
+        content, ext, _size = clean_original(image)
+    previous = shop.licence_photo.name
+    shop.licence_photo.save(f"{codes.new_code('', 12).lower()}.{ext}", content, save=False)
     shop.verification = Shop.Verification.PENDING
     shop.save(update_fields=["licence_photo", "verification", "updated_at"])
+    if previous:
+        storage = shop.licence_photo.storage
+        transaction.on_commit(lambda: storage.delete(previous))
     return shop
 
 
@@ -235,7 +244,9 @@ def add_input_application(*, lot: HarvestLot, actor: User, kind: str, product_na
                                    notes=notes.strip())
     _full_clean(application, exclude=["lot"])
     application.save()
-    lot.phi_violation = any(a.violates_pre_harvest_interval(lot.harvested_on) for a in lot.inputs.all())
+    # A fresh query: the caller's lot may carry prefetched inputs that lack the new one.
+    lot.phi_violation = any(a.violates_pre_harvest_interval(lot.harvested_on)
+                            for a in InputApplication.objects.filter(lot=lot))
     lot.save(update_fields=["phi_violation"])
     _after_lot_change(lot, "input_applied", application=application)
     return application

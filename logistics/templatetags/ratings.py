@@ -1,0 +1,16 @@
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def stars(value) -> str:
+    """1 to 5 as filled and empty stars: 4 -> ★★★★☆ (an average is rounded half up)."""
+    try:
+        n = int(Decimal(str(value)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
+    n = max(0, min(5, n))
+    return "★" * n + "☆" * (5 - n)

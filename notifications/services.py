@@ -1,0 +1,237 @@
+"""Every write to the outbox.
+
+Other apps call `notify()` inside their own transaction: the Notification rows commit or roll
+back with the business change, and delivery is handed to Celery only after commit. A broker that
+is down never breaks the caller; the sweeper hands the row over later. Delivery claims a row
+before sending, so a task that runs twice (or two workers at once) sends once.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from . import channels as channel_senders
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+Text = str | Callable[[], str]
+
+# A claimed row whose worker vanished (killed mid-send) is handed out again after this long:
+# longer than any task may run, so a live send is never doubled.
+STUCK_AFTER = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300)
+# After the sweeper hands a row to the broker it leaves it alone this long, so a busy queue is
+# not filled with copies of the same row every minute.
+REQUEUE_AFTER = timedelta(minutes=5)
+
+
+class DeliveryFailed(Exception):
+    """A send failed and will be tried again in `countdown` seconds."""
+
+    def __init__(self, message: str, *, countdown: int):
+        super().__init__(message)
+        self.countdown = countdown
+
+
+def _render(text: Text) -> str:
+    return str(text() if callable(text) else text)
+
+
+def _language_of(user) -> str:
+    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+
+
+def _wanted_channels(user, wanted: Iterable[str]) -> list[str]:
+    known = set(Notification.Channel.values)
+    result = []
+    for channel in wanted:
+        if channel not in known:
+            raise ValueError(f"unknown notification channel {channel!r}")
+        if channel == Notification.Channel.SMS and not getattr(user, "phone", ""):
+            continue
+        if channel == Notification.Channel.EMAIL and not user.email:
+            continue
+        if channel not in result:
+            result.append(channel)
+    return result
+
+
+def enqueue_delivery(notification_id: int) -> bool:
+    """Hand one row to Celery. Never raises: the row stays pending and the sweeper retries it."""
+    from .tasks import deliver
+
+    try:
+        # A short publish retry: the sweeper, not the web request, waits out a broker outage.
+        deliver.apply_async(
+            args=[notification_id],
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+        )
+    except Exception:
+        logger.exception("Could not enqueue notification %s; the sweeper will send it later", notification_id)
+        return False
+    return True
+
+
+@transaction.atomic
+def notify(
+    *,
+    recipient,
+    kind: str,
+    subject: Text,
+    body: Text,
+    link: str = "",
+    channels: Iterable[str] = ("inbox", "email"),
+    dedupe_key: str | None = None,
+) -> list[Notification]:
+    """Write the outbox rows for one event; call it inside the transaction of the business change.
+
+    `subject` and `body` are lazy translatable strings or callables returning a string (use a
+    callable for messages with placeholders, e.g. `lambda: _("Order %(n)s is paid") % {"n": n}`);
+    they are rendered here in the recipient's language. SMS is skipped for a user without a phone,
+    email for one without an address. With a `dedupe_key`, writing the same event again adds no
+    row for a channel that already has one. Returns the rows written now; each is sent after commit.
+    """
+    if link and (not link.startswith("/") or not url_has_allowed_host_and_scheme(link, allowed_hosts=None)):
+        raise ValueError("a notification link must be a path on this site, such as /orders/12/")
+    with translation.override(_language_of(recipient)):
+        rendered_subject = " ".join(_render(subject).split())[:200]
+        rendered_body = _render(body)
+    now = timezone.now()
+    written = []
+    for channel in _wanted_channels(recipient, channels):
+        fields = {
+            "kind": kind, "subject": rendered_subject, "body": rendered_body, "link": link,
+            "next_attempt_at": now,
+        }
+        if dedupe_key:
+            # get_or_create works in a savepoint, so a racing duplicate never aborts the caller's transaction.
+            row, created = Notification.objects.get_or_create(
+                recipient=recipient, channel=channel, dedupe_key=dedupe_key[:200], defaults=fields
+            )
+            if not created:
+                continue
+        else:
+            row = Notification.objects.create(recipient=recipient, channel=channel, **fields)
+        transaction.on_commit(partial(enqueue_delivery, row.pk))
+        written.append(row)
+    return written
+
+
+def _backoff(attempts: int) -> int:
+    """Seconds before attempt number `attempts + 1`: base, 2 x base, 4 x base ... capped."""
+    base = settings.NOTIFICATION_RETRY_BASE_SECONDS
+    return int(min(base * 2 ** max(attempts - 1, 0), settings.NOTIFICATION_RETRY_MAX_SECONDS))
+
+
+def _claim(notification_id: int, now: datetime) -> Notification | None:
+    with transaction.atomic():
+        row = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .first()
+        )
+        if row is None:
+            return None  # already sent, being sent by someone else, failed for good, or gone
+        row.status = Notification.Status.SENDING
+        row.attempts += 1
+        row.next_attempt_at = now + STUCK_AFTER
+        row.save(update_fields=["status", "attempts", "next_attempt_at"])
+    return row
+
+
+def deliver_notification(*, notification_id: int) -> str:
+    """Send one row at most once. Returns "sent", "skipped" or "failed" (given up for good);
+    raises DeliveryFailed when the send failed and should be retried after its countdown."""
+    row = _claim(notification_id, timezone.now())
+    if row is None:
+        return "skipped"
+    try:
+        channel_senders.send(row)
+    except Exception as exc:
+        now = timezone.now()
+        permanent = isinstance(exc, channel_senders.Undeliverable)
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if permanent or row.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            row.status = Notification.Status.FAILED
+            row.next_attempt_at = None
+        else:
+            row.status = Notification.Status.PENDING
+            countdown = _backoff(row.attempts)
+            row.next_attempt_at = now + timedelta(seconds=countdown)
+        Notification.objects.filter(pk=row.pk, status=Notification.Status.SENDING).update(
+            status=row.status, next_attempt_at=row.next_attempt_at, last_error=row.last_error
+        )
+        if row.status == Notification.Status.FAILED:
+            logger.error("Notification %s failed for good after %s attempts: %s", row.pk, row.attempts, row.last_error)
+            return "failed"
+        logger.warning("Notification %s attempt %s failed, retrying in %ss: %s",
+                       row.pk, row.attempts, countdown, row.last_error)
+        raise DeliveryFailed(row.last_error, countdown=countdown) from exc
+    Notification.objects.filter(pk=row.pk, status=Notification.Status.SENDING).update(
+        status=Notification.Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
+    )
+    return "sent"
+
+
+def requeue_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The sweeper: hand to the broker every pending row whose time has come and that nobody has
+    picked up within the grace period (its enqueue failed, or the broker lost the message).
+    Returns how many rows were handed over."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.NOTIFICATION_SWEEP_GRACE_SECONDS)
+    with transaction.atomic():
+        # A worker that died after claiming leaves a row in "sending"; give it back.
+        Notification.objects.filter(status=Notification.Status.SENDING, next_attempt_at__lte=now).update(
+            status=Notification.Status.PENDING
+        )
+        due = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now - grace)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Notification.objects.filter(pk__in=due).update(next_attempt_at=now + REQUEUE_AFTER)
+        for pk in due:
+            transaction.on_commit(partial(enqueue_delivery, pk))
+    if due:
+        logger.info("Sweeper re-enqueued %s notifications", len(due))
+    return len(due)
+
+
+@transaction.atomic
+def resend(*, notifications: QuerySet[Notification]) -> int:
+    """Give failed rows a fresh set of attempts (staff, after fixing an address or a gateway)."""
+    pks = list(notifications.filter(status=Notification.Status.FAILED).values_list("pk", flat=True))
+    Notification.objects.filter(pk__in=pks).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    for pk in pks:
+        transaction.on_commit(partial(enqueue_delivery, pk))
+    return len(pks)
+
+
+@transaction.atomic
+def mark_read(*, notification: Notification, user) -> Notification:
+    if notification.recipient_id != user.pk:
+        raise Notification.DoesNotExist  # never touch another user's row; callers scope first
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+@transaction.atomic
+def mark_all_read(*, user) -> int:
+    return Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.INBOX, read_at__isnull=True
+    ).update(read_at=timezone.now())

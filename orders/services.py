@@ -1,0 +1,646 @@
+"""Every write to carts and orders: keyword-only arguments, one transaction each.
+
+Locks are always taken in the same order, so two writers never wait on each other in a circle:
+the cart, then the Order, then its ShopOrders, then products by ascending id. Every status change
+goes through orders.states (an illegal one is a ConflictError, HTTP 409).
+"""
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Address, User
+from marketplace import codes
+from marketplace.errors import ConflictError
+from shops.cache import bump_catalogue_version
+from shops.models import Product
+from shops.selectors import can_manage_shop
+
+from . import selectors, shipping
+from .models import ZERO, Cart, CartItem, Order, OrderLine, Payment, ShopOrder
+from .states import move_order, move_shop_order
+
+OS = Order.Status
+SS = ShopOrder.Status
+MAX_QUANTITY = 100_000
+# Where an anonymous visitor's cart token lives in their session.
+CART_SESSION_KEY = "orders_cart"
+# A seller may cancel their part until it leaves the farm.
+SELLER_CANCELLABLE = {SS.NEW, SS.ACCEPTED, SS.PACKED}
+# A buyer may cancel the whole order until a shop has accepted its part.
+BUYER_CANCELLABLE = {SS.AWAITING_PAYMENT, SS.NEW, SS.CANCELLED}
+
+
+# --- Notifications ----------------------------------------------------------------------------------------------------
+
+def _format(message, params: dict) -> str:
+    return str(message) % params
+
+
+# Translated when the notification is rendered, in the recipient's language, with the values filled in.
+lazy_format = lazy(_format, str)
+
+
+def _notify(*, recipient: User, kind: str, subject, body, link: str = "", dedupe_key: str | None = None,
+            channels=("inbox", "email")) -> None:
+    """Write a notification in the caller's transaction (delivered after commit by the outbox)."""
+    try:
+        from notifications.services import notify
+    except ImportError:  # the notifications app is optional for the orders rules
+        return
+    notify(recipient=recipient, kind=kind, subject=subject, body=body, link=link, channels=channels,
+           dedupe_key=dedupe_key)
+
+
+def _notify_shops(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str, subject, body,
+                  counts: dict[int, int] | None = None, dedupe: bool = True) -> None:
+    shop_orders = list(shop_orders)
+    managers = selectors.managers_of_shops({so.shop_id for so in shop_orders})
+    for so in shop_orders:
+        for person in managers.get(so.shop_id, []):
+            _notify(recipient=person, kind=kind, link=reverse("orders:seller_order", args=[so.pk]),
+                    subject=lazy_format(subject, {"number": order.number, "shop": so.shop.name}),
+                    body=lazy_format(body, {"number": order.number, "shop": so.shop.name, "total": so.total,
+                                            "count": counts[so.pk] if counts else so.lines.count()}),
+                    dedupe_key=f"{kind}:{so.pk}:{person.pk}" if dedupe else None)
+
+
+def _notify_new_order_to_shops(order: Order, shop_orders: Iterable[ShopOrder],
+                               counts: dict[int, int] | None = None, dedupe: bool = True) -> None:
+    _notify_shops(order, shop_orders, kind="shop_order_new", counts=counts, dedupe=dedupe,
+                  subject=gettext_lazy("New order %(number)s for %(shop)s"),
+                  body=gettext_lazy("Order %(number)s for %(shop)s: %(count)d line(s), ¥%(total)s. "
+                                    "Please accept it on your orders page."))
+
+
+# --- Cart -------------------------------------------------------------------------------------------------------------
+
+def new_cart_token() -> str:
+    """An anonymous cart's key, kept in the visitor's session (survives the key change at sign-in)."""
+    return secrets.token_urlsafe(24)
+
+
+def _get_or_create_cart(*, user: User | None = None, token: str | None = None) -> Cart:
+    lookup = {"user": user} if user is not None else {"session_key": token, "user__isnull": True}
+    cart = Cart.objects.select_for_update().filter(**lookup).first()
+    if cart is not None:
+        return cart
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(user=user) if user is not None else Cart.objects.create(session_key=token)
+    except IntegrityError:  # created by a parallel request a moment ago
+        return Cart.objects.select_for_update().get(**lookup)
+
+
+@transaction.atomic
+def open_cart(*, user: User | None = None, token: str | None = None) -> Cart:
+    """The signed-in user's cart, or the anonymous cart of this token; created when missing."""
+    if user is None and not token:
+        raise ValueError("a cart needs a user or a token")
+    return _get_or_create_cart(user=user, token=token)
+
+
+def _check_quantity(quantity) -> int:
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise ValidationError({"quantity": [_("Enter a whole number.")]})
+    if quantity < 1 or quantity > MAX_QUANTITY:
+        raise ValidationError({"quantity": [_("Enter a quantity between 1 and %(max)d.") % {"max": MAX_QUANTITY}]})
+    return quantity
+
+
+def _check_line(product: Product, quantity: int) -> None:
+    problem = selectors.line_problem(product, quantity)
+    if problem:
+        field = "quantity" if product.is_active and product.shop.is_open else "product"
+        raise ValidationError({field: [problem]})
+
+
+@transaction.atomic
+def add_to_cart(*, cart: Cart, product: Product, quantity: int = 1) -> CartItem:
+    """Add units of a product; a product already in the cart gets the quantities added up."""
+    quantity = _check_quantity(quantity)
+    cart = Cart.objects.select_for_update().get(pk=cart.pk)
+    item = cart.items.filter(product=product).first()
+    total = quantity + (item.quantity if item else 0)
+    _check_line(product, total)
+    if item is None:
+        item = CartItem.objects.create(cart=cart, product=product, quantity=total)
+    else:
+        item.quantity = total
+        item.save(update_fields=["quantity"])
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    return item
+
+
+@transaction.atomic
+def update_cart_item(*, item: CartItem, quantity: int) -> CartItem:
+    quantity = _check_quantity(quantity)
+    item = CartItem.objects.select_for_update().select_related("product__shop").get(pk=item.pk)
+    _check_line(item.product, quantity)
+    item.quantity = quantity
+    item.save(update_fields=["quantity"])
+    return item
+
+
+@transaction.atomic
+def remove_cart_item(*, item: CartItem) -> None:
+    CartItem.objects.filter(pk=item.pk).delete()
+
+
+@transaction.atomic
+def merge_carts(*, user: User, token: str | None) -> Cart | None:
+    """At sign-in: the anonymous cart's lines join the user's cart, quantities added up and capped by stock."""
+    anonymous = Cart.objects.select_for_update().filter(session_key=token, user__isnull=True).first() if token else None
+    if anonymous is None:
+        return None
+    cart = _get_or_create_cart(user=user)
+    existing = {item.product_id: item for item in cart.items.select_for_update()}
+    for item in anonymous.items.select_related("product"):
+        mine = existing.get(item.product_id)
+        quantity = min(item.quantity + (mine.quantity if mine else 0), item.product.stock)
+        if quantity < 1:
+            continue  # sold out: nothing to carry over
+        if mine is None:
+            CartItem.objects.create(cart=cart, product=item.product, quantity=quantity)
+        elif mine.quantity != quantity:
+            mine.quantity = quantity
+            mine.save(update_fields=["quantity"])
+    anonymous.delete()
+    return cart
+
+
+# --- Checkout ---------------------------------------------------------------------------------------------------------
+
+def card_payments_enabled() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def available_payment_methods() -> list[str]:
+    methods = [Order.PaymentMethod.STRIPE] if card_payments_enabled() else []
+    return [*methods, Order.PaymentMethod.COD]
+
+
+def _new_order_number() -> str:
+    """Date then five random characters and a check character: 2611297K3QX9, easy to read out on the phone."""
+    return f"{timezone.localdate():%y%m%d}{codes.new_code('', 5)}"
+
+
+def _reserve_stock(needed: dict[int, int], titles: dict[int, str], units: dict[int, str]) -> None:
+    """Take the units from stock, or raise ConflictError naming the first product that cannot be served.
+
+    One conditional UPDATE per product, in ascending id order: PostgreSQL re-checks `stock >= q` on the
+    newest row version after any concurrent writer commits, so stock never goes below zero and two
+    checkouts never deadlock. A failure rolls back everything the caller's transaction did.
+    """
+    for product_id in sorted(needed):
+        quantity = needed[product_id]
+        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(
+            stock=F("stock") - quantity)
+        if not taken:
+            left = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+            if left <= 0:
+                message = _("Sorry, “%(product)s” has just sold out. Please remove it from your cart.") % {
+                    "product": titles[product_id]}
+            else:
+                message = _("Only %(left)d %(unit)s of “%(product)s” left. Please change the quantity in your "
+                            "cart.") % {"left": left, "unit": units[product_id], "product": titles[product_id]}
+            raise ConflictError(message, code="out_of_stock")
+
+
+def _return_stock(lines: Iterable[OrderLine]) -> None:
+    back: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.product_id:
+            back[line.product_id] += line.quantity
+    for product_id in sorted(back):
+        Product.objects.filter(pk=product_id).update(stock=F("stock") + back[product_id])
+    if back:
+        # A product back in stock shows again in cached catalogue lists.
+        transaction.on_commit(bump_catalogue_version)
+
+
+def _check_address(buyer: User, address: Address | None) -> None:
+    if address is None or address.user_id != buyer.pk:
+        raise ValidationError({"address": [_("Choose one of your delivery addresses.")]})
+
+
+def _check_payment_method(payment_method: str) -> None:
+    if payment_method not in Order.PaymentMethod.values:
+        raise ValidationError({"payment_method": [_("Choose online payment or cash on delivery.")]})
+    if payment_method not in available_payment_methods():
+        raise ValidationError({"payment_method": [_("Online payment is not available right now. "
+                                                    "Please choose cash on delivery.")]})
+
+
+def _save_with_new_number(order: Order) -> None:
+    for _attempt in range(5):
+        order.number = _new_order_number()
+        try:
+            with transaction.atomic():
+                order.save()
+            return
+        except IntegrityError:
+            if not Order.objects.filter(number=order.number).exists():
+                raise
+    raise ConflictError(_("Please try again."), code="order_number")
+
+
+@transaction.atomic
+def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
+    """Check the buyer's cart out: one Order, one ShopOrder per shop, stock reserved, cart emptied.
+
+    Any line that can no longer be served (off sale, shop closed, below the minimum, not enough stock)
+    is a ConflictError naming the product, and nothing is saved.
+    """
+    _check_address(buyer, address)
+    _check_payment_method(payment_method)
+    cart = Cart.objects.select_for_update().filter(user=buyer).first()
+    items = list(selectors.cart_items(cart))
+    if not items:
+        raise ValidationError({"cart": [_("Your cart is empty.")]})
+
+    needed: dict[int, int] = defaultdict(int)
+    for item in items:
+        needed[item.product_id] += item.quantity
+    for item in items:
+        problem = selectors.line_problem(item.product, item.quantity, check_stock=False)
+        if problem:
+            raise ConflictError(problem, code="not_available")
+        # Fail fast on what is already known to be short; the reservation below is what guarantees it.
+        problem = selectors.line_problem(item.product, needed[item.product_id])
+        if problem:
+            raise ConflictError(problem, code="out_of_stock")
+
+    online = payment_method == Order.PaymentMethod.STRIPE
+    by_shop: dict[int, list[CartItem]] = defaultdict(list)
+    for item in items:
+        by_shop[item.product.shop_id].append(item)
+    rates = shipping.current_rates()
+    order = Order(
+        buyer=buyer, payment_method=payment_method, status=OS.PENDING_PAYMENT,
+        recipient=address.name, phone=address.phone, province=address.province, city=address.city,
+        district=address.district, address_line=address.line, postal_code=address.postal_code,
+        currency=settings.CURRENCY,
+        reserved_until=timezone.now() + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if online else None,
+    )
+    shop_orders: list[ShopOrder] = []
+    for shop_id in sorted(by_shop):
+        shop_items = by_shop[shop_id]
+        shop = shop_items[0].product.shop
+        quote = shipping.quote(origin_province=shop.village.province, destination_province=address.province,
+                               lines=[(i.product, i.quantity) for i in shop_items], rates=rates)
+        items_total = sum((i.product.price * i.quantity for i in shop_items), ZERO)
+        shop_orders.append(ShopOrder(shop=shop, status=SS.AWAITING_PAYMENT if online else SS.NEW,
+                                     items_total=items_total, shipping_fee=quote.fee, total=items_total + quote.fee,
+                                     weight_kg=quote.weight_kg, cold_chain=quote.cold_chain))
+    order.items_total = sum((so.items_total for so in shop_orders), ZERO)
+    order.shipping_total = sum((so.shipping_fee for so in shop_orders), ZERO)
+    order.total = order.items_total + order.shipping_total
+    _save_with_new_number(order)
+    for so in shop_orders:
+        so.order = order
+    ShopOrder.objects.bulk_create(shop_orders)
+    OrderLine.objects.bulk_create([
+        OrderLine(shop_order=so, product=i.product, title=i.product.title, unit=i.product.get_unit_display(),
+                  unit_weight_kg=i.product.unit_weight_kg, unit_price=i.product.price, quantity=i.quantity,
+                  line_total=i.product.price * i.quantity)
+        for so in shop_orders for i in by_shop[so.shop_id]])
+    cart.items.all().delete()
+
+    params = {"number": order.number, "total": order.total, "minutes": settings.ORDER_RESERVATION_MINUTES}
+    if online:
+        body = gettext_lazy("Thank you! Order %(number)s comes to ¥%(total)s. Please pay within %(minutes)d "
+                            "minutes; after that the order is cancelled and the produce released.")
+    else:
+        body = gettext_lazy("Thank you! Order %(number)s comes to ¥%(total)s, paid in cash on delivery. "
+                            "The farms are preparing it.")
+        # A brand-new order cannot have been announced before: no de-duplication lookups needed.
+        _notify_new_order_to_shops(order, shop_orders, counts={so.pk: len(by_shop[so.shop_id]) for so in shop_orders},
+                                   dedupe=False)
+    _notify(recipient=buyer, kind="order_placed", link=order.get_absolute_url(),
+            subject=lazy_format(gettext_lazy("Order %(number)s received"), params), body=lazy_format(body, params))
+
+    # Stock last: each product row stays locked from its UPDATE until commit, so taking it at the very
+    # end keeps that window (and the queue of buyers of a popular product behind it) as short as it can be.
+    _reserve_stock(needed, {i.product_id: i.product.title for i in items},
+                   {i.product_id: i.product.get_unit_display() for i in items})
+    if Product.objects.filter(pk__in=list(needed), stock__lt=F("min_order")).exists():
+        # Something sold out: cached catalogue lists must stop offering it.
+        transaction.on_commit(bump_catalogue_version)
+    return order
+
+
+@transaction.atomic
+def place_order_at_new_address(*, buyer: User, address_fields: dict, payment_method: str) -> Order:
+    """Checkout with an address typed on the checkout page: saved only if the order is placed."""
+    from accounts.services import create_address
+
+    address = create_address(user=buyer, **address_fields)
+    return place_order(buyer=buyer, address=address, payment_method=payment_method)
+
+
+# --- Payment ----------------------------------------------------------------------------------------------------------
+
+def _lock(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def mark_order_paid(*, order: Order, payment: Payment | None = None) -> Order:
+    """The payment is in: the order is paid, waiting parts go to the shops. Idempotent.
+
+    A second call on a paid (or later) order changes nothing; an order already cancelled is a
+    ConflictError (the payments side refunds or revives it).
+    """
+    order = _lock(order)
+    if payment is not None and payment.order_id != order.pk:
+        raise ValueError("payment of another order")
+    if order.status in (OS.PAID, OS.COMPLETED, OS.REFUNDED):
+        return order
+    if order.status == OS.CANCELLED:
+        raise ConflictError(_("Order %(number)s was cancelled before the payment arrived.") % {
+            "number": order.number}, code="order_cancelled")
+    move_order(order, OS.PAID)
+    order.paid_at = timezone.now()
+    order.reserved_until = None
+    order.save(update_fields=["status", "paid_at", "reserved_until", "updated_at"])
+    released = []
+    for so in order.shop_orders.select_for_update().select_related("shop").order_by("id"):
+        if so.status == SS.AWAITING_PAYMENT:
+            move_shop_order(so, SS.NEW)
+            so.save(update_fields=["status", "updated_at"])
+            released.append(so)
+    params = {"number": order.number, "total": order.total}
+    _notify(recipient=order.buyer, kind="order_paid", link=order.get_absolute_url(),
+            subject=lazy_format(gettext_lazy("Order %(number)s is paid"), params),
+            body=lazy_format(gettext_lazy("We have received ¥%(total)s for order %(number)s. Thank you!"), params),
+            dedupe_key=f"order_paid:{order.pk}")
+    _notify_new_order_to_shops(order, released)
+    _settle(order)
+    return order
+
+
+@transaction.atomic
+def record_cash_payment(*, order: Order, agent: User) -> Payment:
+    """The agent (or courier) took the cash for a cash-on-delivery order. A repeat returns the first record."""
+    if not (agent.is_authenticated and (agent.role == User.Role.AGENT or agent.is_staff)):
+        raise PermissionDenied(_("Only a village agent records cash payments."))
+    order = _lock(order)
+    if order.payment_method != Order.PaymentMethod.COD:
+        raise ConflictError(_("Order %(number)s is paid online, not in cash.") % {"number": order.number},
+                            code="not_cash_on_delivery")
+    existing = order.payments.filter(provider=Payment.Provider.CASH, status=Payment.Status.SUCCEEDED).first()
+    if existing is not None:
+        return existing
+    if order.status != OS.PENDING_PAYMENT:
+        raise ConflictError(_("Order %(number)s is not waiting for payment.") % {"number": order.number},
+                            code="not_payable")
+    amount = sum((so.total for so in order.shop_orders.exclude(status=SS.CANCELLED)), ZERO)
+    payment = Payment.objects.create(order=order, provider=Payment.Provider.CASH, status=Payment.Status.SUCCEEDED,
+                                     amount=amount, currency=order.currency, collected_by=agent,
+                                     idempotency_key=f"cash-{order.number}")
+    mark_order_paid(order=order, payment=payment)
+    return payment
+
+
+@transaction.atomic
+def switch_to_cash_on_delivery(*, order: Order) -> Order:
+    """The buyer gives up paying online: the order becomes cash on delivery and goes to the shops at once."""
+    order = _lock(order)
+    if order.payment_method == Order.PaymentMethod.COD:
+        return order
+    if order.status != OS.PENDING_PAYMENT:
+        raise ConflictError(_("This order is not waiting for payment."), code="not_payable")
+    if order.payments.filter(status__in=[Payment.Status.SUCCEEDED, Payment.Status.REQUIRES_CAPTURE]).exists():
+        raise ConflictError(_("This order is already paid online."), code="already_paid")
+    order.payment_method = Order.PaymentMethod.COD
+    order.reserved_until = None
+    order.save(update_fields=["payment_method", "reserved_until", "updated_at"])
+    released = []
+    for so in order.shop_orders.select_for_update().select_related("shop").order_by("id"):
+        if so.status == SS.AWAITING_PAYMENT:
+            move_shop_order(so, SS.NEW)
+            so.save(update_fields=["status", "updated_at"])
+            released.append(so)
+    _notify_new_order_to_shops(order, released)
+    return order
+
+
+# --- Expiry -----------------------------------------------------------------------------------------------------------
+
+def _expire_locked(order: Order) -> bool:
+    if order.status != OS.PENDING_PAYMENT or order.payment_method != Order.PaymentMethod.STRIPE:
+        return False
+    parts = list(order.shop_orders.select_for_update().order_by("id"))
+    _return_stock(OrderLine.objects.filter(shop_order__order=order).only("product_id", "quantity"))
+    now = timezone.now()
+    reason = _("The time to pay ran out.")
+    for so in parts:
+        if so.status != SS.CANCELLED:
+            move_shop_order(so, SS.CANCELLED)
+            so.cancelled_at, so.cancel_reason = now, reason
+            so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    move_order(order, OS.CANCELLED)
+    order.cancelled_at, order.cancel_reason, order.reserved_until = now, reason, None
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason", "reserved_until", "updated_at"])
+    params = {"number": order.number}
+    _notify(recipient=order.buyer, kind="order_expired", link=order.get_absolute_url(),
+            subject=lazy_format(gettext_lazy("Order %(number)s has expired"), params),
+            body=lazy_format(gettext_lazy("The time to pay order %(number)s ran out, so it is cancelled and the "
+                                          "produce released. You can order again at any time."), params),
+            dedupe_key=f"order_expired:{order.pk}")
+    return True
+
+
+@transaction.atomic
+def expire_order(*, order: Order) -> Order:
+    """Cancel an unpaid online order and give its stock back. Idempotent: anything else is left as it is."""
+    order = _lock(order)
+    _expire_locked(order)
+    return order
+
+
+def orders_to_expire(*, now=None):
+    now = now or timezone.now()
+    return Order.objects.filter(status=OS.PENDING_PAYMENT, payment_method=Order.PaymentMethod.STRIPE,
+                                reserved_until__lte=now)
+
+
+def expire_unpaid_orders(*, now=None, limit: int = 500) -> int:
+    """Expire online orders unpaid past their reservation; returns how many. Safe to run on many workers.
+
+    Each order in its own short transaction, locked with SKIP LOCKED: an order being paid (or expired by
+    another worker) right now is skipped rather than waited for, and re-checked under the lock.
+    """
+    now = now or timezone.now()
+    expired = 0
+    for pk in list(orders_to_expire(now=now).order_by("reserved_until", "id").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            order = orders_to_expire(now=now).select_for_update(skip_locked=True).filter(pk=pk).first()
+            if order is not None and _expire_locked(order):
+                expired += 1
+    return expired
+
+
+# --- Cancelling, accepting, completing ----------------------------------------------------------------------------
+
+def _settle(order: Order) -> None:
+    """Derive the Order's status from its parts (the order row is locked by the caller).
+
+    Every part cancelled: the order is cancelled, or refunded when it was paid online. Every part that
+    is not cancelled completed: the paid order is completed (a cash order completes once the cash is in).
+    """
+    order.refresh_from_db(fields=["status"])  # a refund may have moved it already
+    if order.status in (OS.CANCELLED, OS.REFUNDED):
+        return
+    statuses = list(order.shop_orders.values_list("status", flat=True))
+    live = [s for s in statuses if s != SS.CANCELLED]
+    if not live:
+        paid_online = order.status == OS.PAID and order.payment_method == Order.PaymentMethod.STRIPE
+        move_order(order, OS.REFUNDED if paid_online else OS.CANCELLED)
+        order.cancelled_at = order.cancelled_at or timezone.now()
+        order.reserved_until = None
+        order.save(update_fields=["status", "cancelled_at", "reserved_until", "updated_at"])
+    elif order.status == OS.PAID and all(s == SS.COMPLETED for s in live):
+        move_order(order, OS.COMPLETED)
+        order.save(update_fields=["status", "updated_at"])
+
+
+def _refund(shop_order: ShopOrder, reason: str):
+    """Return the money paid for a cancelled part (None for cash or an unpaid order)."""
+    try:
+        from .payments import refund_shop_order
+    except ImportError:  # online payments not installed: nothing was taken online
+        return None
+    return refund_shop_order(shop_order=shop_order, reason=reason)
+
+
+def _cancel_part(order: Order, so: ShopOrder, reason: str, now) -> None:
+    move_shop_order(so, SS.CANCELLED)
+    so.cancelled_at, so.cancel_reason = now, reason[:200]
+    so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    _return_stock(so.lines.all())
+    if order.status == OS.PAID:
+        _refund(so, reason)
+
+
+@transaction.atomic
+def cancel_order(*, order: Order, actor: User, reason: str = "") -> Order:
+    """The buyer cancels the whole order, possible until a shop has accepted its part; paid parts are refunded."""
+    order = _lock(order)
+    if order.buyer_id != actor.pk:
+        raise PermissionDenied(_("This is not your order."))
+    if order.status not in (OS.PENDING_PAYMENT, OS.PAID):
+        raise ConflictError(_("Order %(number)s cannot be cancelled any more.") % {"number": order.number},
+                            code="illegal_transition")
+    parts = list(order.shop_orders.select_for_update().select_related("shop").order_by("id"))
+    if any(so.status not in BUYER_CANCELLABLE for so in parts):
+        raise ConflictError(_("A farm has already started on this order, so it can no longer be cancelled. "
+                              "Please contact the farm."), code="already_accepted")
+    reason = (reason or "").strip() or _("Cancelled by the buyer.")
+    now = timezone.now()
+    was_paid = order.status == OS.PAID
+    open_parts = [so for so in parts if so.status != SS.CANCELLED]
+    for so in open_parts:
+        _cancel_part(order, so, reason, now)
+    order.cancel_reason = reason[:200]
+    order.cancelled_at = now
+    order.save(update_fields=["cancel_reason", "cancelled_at", "updated_at"])
+    _settle(order)
+    params = {"number": order.number, "total": order.total}
+    _notify(recipient=order.buyer, kind="order_cancelled", link=order.get_absolute_url(),
+            subject=lazy_format(gettext_lazy("Order %(number)s is cancelled"), params),
+            body=lazy_format(gettext_lazy("Your order %(number)s is cancelled. Any payment is refunded to the way "
+                                          "you paid.") if was_paid else
+                             gettext_lazy("Your order %(number)s is cancelled."), params),
+            dedupe_key=f"order_cancelled:{order.pk}")
+    if was_paid or order.payment_method == Order.PaymentMethod.COD:
+        # The shops had been told about it: tell them it is off.
+        _notify_shops(order, open_parts, kind="shop_order_cancelled",
+                      subject=gettext_lazy("Order %(number)s was cancelled by the buyer"),
+                      body=gettext_lazy("The buyer cancelled order %(number)s for %(shop)s before it was accepted. "
+                                        "Nothing needs to be sent."))
+    return order
+
+
+def _lock_part(shop_order: ShopOrder) -> tuple[Order, ShopOrder]:
+    order = Order.objects.select_for_update().get(pk=shop_order.order_id)
+    so = ShopOrder.objects.select_for_update().select_related("shop").get(pk=shop_order.pk)
+    return order, so
+
+
+@transaction.atomic
+def accept_shop_order(*, shop_order: ShopOrder, actor: User) -> ShopOrder:
+    order, so = _lock_part(shop_order)
+    if not can_manage_shop(actor, so.shop):
+        raise PermissionDenied(_("You do not manage this shop."))
+    move_shop_order(so, SS.ACCEPTED)
+    so.accepted_at = timezone.now()
+    so.save(update_fields=["status", "accepted_at", "updated_at"])
+    return so
+
+
+@transaction.atomic
+def cancel_shop_order(*, shop_order: ShopOrder, actor: User, reason: str) -> ShopOrder:
+    """A shop cancels its part with a reason: stock back, paid part refunded, the order follows its parts."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Tell the buyer why you cancel.")]})
+    if len(reason) > 200:
+        raise ValidationError({"reason": [_("Keep the reason under 200 characters.")]})
+    order, so = _lock_part(shop_order)
+    if not can_manage_shop(actor, so.shop):
+        raise PermissionDenied(_("You do not manage this shop."))
+    if so.status == SS.AWAITING_PAYMENT:
+        raise ConflictError(_("This order is still waiting for the buyer's payment; if it is not paid in time it "
+                              "is cancelled by itself."), code="awaiting_payment")
+    if so.status not in SELLER_CANCELLABLE:
+        # Handed over or later: the table refuses it, with a message naming the current status.
+        move_shop_order(so, SS.CANCELLED)
+    was_paid = order.status == OS.PAID
+    _cancel_part(order, so, reason, timezone.now())
+    _settle(order)
+    params = {"number": order.number, "shop": so.shop.name, "reason": reason, "total": so.total}
+    if was_paid and order.payment_method == Order.PaymentMethod.STRIPE:
+        body = gettext_lazy("%(shop)s cancelled its part of order %(number)s. Reason: %(reason)s. "
+                            "¥%(total)s is refunded to the way you paid.")
+    else:
+        body = gettext_lazy("%(shop)s cancelled its part of order %(number)s. Reason: %(reason)s.")
+    _notify(recipient=order.buyer, kind="order_cancelled", link=order.get_absolute_url(),
+            subject=lazy_format(gettext_lazy("%(shop)s cancelled part of order %(number)s"), params),
+            body=lazy_format(body, params), dedupe_key=f"shop_order_cancelled:{so.pk}")
+    return so
+
+
+@transaction.atomic
+def complete_shop_order(*, shop_order: ShopOrder) -> ShopOrder:
+    """A delivered part is done (confirmed by the buyer or automatically); the order completes with its last part."""
+    order, so = _lock_part(shop_order)
+    if so.status == SS.COMPLETED:
+        return so
+    move_shop_order(so, SS.COMPLETED)
+    so.save(update_fields=["status", "updated_at"])
+    _settle(order)
+    return so
+
+
+@transaction.atomic
+def settle_order(*, order: Order) -> Order:
+    """Bring the Order's status in line with its parts, after another app moved a part."""
+    order = _lock(order)
+    _settle(order)
+    return order

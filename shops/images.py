@@ -1,0 +1,465 @@
+"""Product photos: upload checks, clean originals, WebP thumbnails, and generated demo photos.
+
+An upload is trusted only after Pillow has decoded it: the size, the real format, the pixel count
+and the short side are checked, never the name or the content type. The stored original is
+re-encoded (upright, without EXIF/GPS/XMP, at most 2560 px, HEIC turned into JPEG), so nothing a
+phone wrote into the file reaches buyers. Thumbnails are made after commit by a Celery task.
+"""
+import io
+import logging
+import random
+import warnings
+import zlib
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from pillow_heif import register_heif_opener
+
+from . import selectors
+from .cache import bump_catalogue_version
+from .models import Product, ProductImage
+
+register_heif_opener()  # lets Image.open read HEIC/HEIF (iPhone photos)
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+MIN_SHORT_SIDE = 200
+MAX_STORED_SIDE = 2560
+# Pillow's format names. MPO is the multi-picture JPEG that many phone cameras write.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "HEIF"})
+JPEG_QUALITY = 88
+# The 320 px thumbnail must stay under 25 KB for phones on weak rural networks. Measured at 75:
+# about 10.5 KB for a textured 1200x900 demo photo, about 20 KB for a very detailed real photo
+# (quality 80 pushed that one over 25 KB).
+WEBP_QUALITY = 75
+WEBP_METHOD = 6  # slowest, smallest encoder setting; thumbnails are made once, in the background
+
+
+# --- Checking an upload ---------------------------------------------------------------
+
+def _invalid(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
+
+
+def _not_a_photo() -> str:
+    return _("This file is not a photo we can read; please choose a JPEG, PNG, WebP or HEIC image.")
+
+
+def _upload_size(upload) -> int:
+    size = getattr(upload, "size", None)
+    if size is None:
+        upload.seek(0, io.SEEK_END)
+        size = upload.tell()
+    return size
+
+
+def _open_checked(upload, *, field: str, max_side: int | None = None) -> Image.Image:
+    """Decode the upload fully and return the image, or raise ValidationError({field: [...]}).
+
+    `max_side` lets a JPEG decode at a reduced scale when only that many pixels are kept.
+    """
+    if _upload_size(upload) > MAX_UPLOAD_BYTES:
+        raise _invalid(field, _("The photo is larger than %(size)s MB; please choose a smaller one.")
+                       % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)})
+    too_many_pixels = _("This image has too many pixels to be processed safely; please send a smaller photo.")
+    try:
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse that range too.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            upload.seek(0)
+            with Image.open(upload) as probe:
+                image_format = probe.format
+                if image_format not in ALLOWED_FORMATS:
+                    raise _invalid(field, _("Photos must be JPEG, PNG, WebP or HEIC images."))
+                probe.verify()  # checksums and structure, without decoding the pixels
+            upload.seek(0)
+            image = Image.open(upload)
+            width, height = image.size
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit and width * height > limit:
+                raise _invalid(field, too_many_pixels)
+            if min(width, height) < MIN_SHORT_SIDE:
+                raise _invalid(field, _("The photo is too small: its shorter side must be at least %(min)s "
+                                        "pixels.") % {"min": MIN_SHORT_SIDE})
+            if max_side and image_format in ("JPEG", "MPO") and max(width, height) > max_side:
+                image.draft(image.mode, (max_side, max_side))
+            image.load()  # a truncated or corrupt body fails here, not later in a task
+            return image
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _invalid(field, too_many_pixels)
+    except Exception:  # any parser failure on untrusted bytes means "not a photo", never a 500
+        raise _invalid(field, _not_a_photo())
+    finally:
+        upload.seek(0)
+
+
+def validate_upload(upload, *, field: str = "image") -> None:
+    """Refuse anything that is not a real JPEG, PNG, WebP or HEIC photo of a sensible size."""
+    _open_checked(upload, field=field).close()
+
+
+# --- Clean originals ------------------------------------------------------------------
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+def clean_original(image: Image.Image) -> tuple[ContentFile, str, tuple[int, int]]:
+    """The photo upright, at most MAX_STORED_SIDE px, with no metadata but the colour profile.
+
+    Opaque photos become JPEG (HEIC included), transparent ones PNG.
+    Returns (content, extension, (width, height)).
+    """
+    icc_profile = image.info.get("icc_profile") if image.mode != "CMYK" else None
+    upright = ImageOps.exif_transpose(image)
+    if _has_alpha(upright):
+        upright, image_format, ext = upright.convert("RGBA"), "PNG", "png"
+    else:
+        upright = upright.convert("L" if upright.mode in ("1", "L") else "RGB")
+        image_format, ext = "JPEG", "jpg"
+    upright.thumbnail((MAX_STORED_SIDE, MAX_STORED_SIDE), Image.Resampling.LANCZOS)
+    # convert() and thumbnail() copy `info`, which still holds EXIF (GPS) and XMP: drop all of it.
+    upright.info = {}
+    options = {"icc_profile": icc_profile} if icc_profile else {}
+    if image_format == "JPEG":
+        options.update(quality=JPEG_QUALITY, optimize=True, progressive=True)
+    else:
+        options.update(optimize=True)
+    buffer = io.BytesIO()
+    upright.save(buffer, format=image_format, **options)
+    return ContentFile(buffer.getvalue()), ext, upright.size
+
+
+# --- Services -------------------------------------------------------------------------
+
+def _require_manager(product: Product, actor) -> None:
+    if not selectors.can_manage_shop(actor, product.shop):
+        raise PermissionDenied(_("You do not manage this shop."))
+
+
+def _lock_product(product_id: int) -> None:
+    # Photo changes of one product are serialised, so two uploads never both become the cover.
+    list(Product.objects.select_for_update().filter(pk=product_id).values_list("pk", flat=True))
+
+
+def _renumber(photos: list[ProductImage]) -> None:
+    changed = []
+    for position, photo in enumerate(photos):
+        if photo.position != position:
+            photo.position = position
+            changed.append(photo)
+    if changed:
+        ProductImage.objects.bulk_update(changed, ["position"])
+
+
+def _schedule_thumbnails(image_id: int) -> None:
+    from .tasks import make_thumbnails
+
+    make_thumbnails.delay(image_id)
+
+
+def add_product_image(*, product: Product, actor, upload, alt_text: str = "",
+                      make_cover: bool = False) -> ProductImage:
+    """Check and store a product photo; thumbnails follow from a task once the row is committed."""
+    _require_manager(product, actor)
+    alt_text = (alt_text or "").strip()
+    max_alt = ProductImage._meta.get_field("alt_text").max_length
+    if len(alt_text) > max_alt:
+        raise _invalid("alt_text", _("Keep the photo description to %(max)s characters or fewer.")
+                       % {"max": max_alt})
+    # Decoding and re-encoding take the most time, so they happen before any lock is taken.
+    with _open_checked(upload, field="image", max_side=MAX_STORED_SIDE) as image:
+        try:
+            content, ext, (width, height) = clean_original(image)
+        except Exception:  # e.g. a malformed EXIF block: still the uploader's file, not a server error
+            raise _invalid("image", _not_a_photo())
+    with transaction.atomic():
+        _lock_product(product.pk)
+        photos = ProductImage.objects.filter(product=product)
+        last = photos.aggregate(last=Max("position"))["last"]
+        has_cover = photos.filter(is_cover=True).exists()
+        if make_cover and has_cover:
+            photos.filter(is_cover=True).update(is_cover=False)
+        photo = ProductImage(product=product, alt_text=alt_text, position=0 if last is None else last + 1,
+                             is_cover=make_cover or not has_cover, status=ProductImage.Status.PROCESSING)
+        photo.image.save(f"photo.{ext}", content, save=False)
+        photo.width, photo.height = width, height
+        try:
+            photo.save()
+        except Exception:
+            photo.image.storage.delete(photo.image.name)
+            raise
+        # robust: a broker outage (or an eager failure) must not undo or break the upload itself.
+        transaction.on_commit(lambda: _schedule_thumbnails(photo.pk), robust=True)
+        # After commit, so no reader caches the old photo list under the new version.
+        transaction.on_commit(bump_catalogue_version)
+    return photo
+
+
+@transaction.atomic
+def set_cover_image(*, image: ProductImage, actor) -> ProductImage:
+    _require_manager(image.product, actor)
+    _lock_product(image.product_id)
+    ProductImage.objects.filter(product_id=image.product_id, is_cover=True).exclude(pk=image.pk).update(
+        is_cover=False)
+    ProductImage.objects.filter(pk=image.pk).update(is_cover=True)
+    image.is_cover = True
+    transaction.on_commit(bump_catalogue_version)
+    return image
+
+
+@transaction.atomic
+def move_image(*, image: ProductImage, actor, position: int) -> ProductImage:
+    """Put the photo at `position` (0 is first) among its product's photos; past the end means last."""
+    _require_manager(image.product, actor)
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise _invalid("position", _("Choose a position of 0 or more."))
+    _lock_product(image.product_id)
+    photos = list(ProductImage.objects.filter(product_id=image.product_id).order_by("position", "id"))
+    moving = next((p for p in photos if p.pk == image.pk), None)
+    if moving is None:  # deleted meanwhile
+        raise _invalid("position", _("This photo no longer exists."))
+    photos.remove(moving)
+    photos.insert(min(position, len(photos)), moving)
+    _renumber(photos)
+    image.position = moving.position
+    transaction.on_commit(bump_catalogue_version)
+    return image
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.warning("Could not delete photo file %s", name)
+
+
+@transaction.atomic
+def delete_image(*, image: ProductImage, actor) -> None:
+    """Delete a photo and its files; deleting the cover makes the next photo the cover."""
+    _require_manager(image.product, actor)
+    _lock_product(image.product_id)
+    # Re-read under lock: a thumbnail task that just finished may have added files.
+    current = ProductImage.objects.select_for_update().filter(pk=image.pk).first()
+    if current is None:
+        return
+    storage = current.image.storage
+    names = [current.image.name, *current.thumbnails.values()]
+    was_cover = current.is_cover
+    current.delete()
+    remaining = list(ProductImage.objects.filter(product_id=image.product_id).order_by("position", "id"))
+    _renumber(remaining)
+    if was_cover and remaining:
+        ProductImage.objects.filter(pk=remaining[0].pk).update(is_cover=True)
+    # Files go only once the row is gone for good; a rollback keeps both.
+    transaction.on_commit(lambda: _delete_files(storage, names))
+    transaction.on_commit(bump_catalogue_version)
+
+
+# --- Thumbnails -----------------------------------------------------------------------
+
+def thumbnail_widths(original_width: int) -> list[int]:
+    """The standard widths that fit in the original, plus the original's own width when it is
+    narrower than the largest one (a thumbnail is never wider than the photo it comes from)."""
+    widths = [w for w in ProductImage.THUMBNAIL_WIDTHS if w <= original_width]
+    if original_width < max(ProductImage.THUMBNAIL_WIDTHS) and original_width not in widths:
+        widths.append(original_width)
+    return widths
+
+
+def _webp(image: Image.Image, icc_profile: bytes | None) -> bytes:
+    buffer = io.BytesIO()
+    # The colour profile is kept (a wide-gamut phone photo would look dull without it); nothing else.
+    image.save(buffer, format="WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD, icc_profile=icc_profile or b"")
+    return buffer.getvalue()
+
+
+def build_thumbnails(image_id: int) -> ProductImage | None:
+    """Write the WebP thumbnails of one photo next to its original and mark it ready.
+
+    Idempotent: a photo already ready with all its files is left alone, and a rerun overwrites
+    the same names. A photo deleted meanwhile is a no-op (None).
+    """
+    with transaction.atomic():
+        # The row lock keeps a redelivered task, or a delete, from interleaving with this one.
+        photo = ProductImage.objects.select_for_update().filter(pk=image_id).first()
+        if photo is None:
+            return None
+        storage = photo.image.storage
+        if (photo.status == ProductImage.Status.READY and photo.thumbnails
+                and all(storage.exists(name) for name in photo.thumbnails.values())):
+            return photo
+        with storage.open(photo.image.name, "rb") as handle, Image.open(handle) as source:
+            original_width, original_height = source.size
+            widths = thumbnail_widths(original_width)
+            largest = max(widths)
+            if source.format == "JPEG":  # decode at half or quarter scale when that is enough
+                source.draft(source.mode, (largest, max(1, round(original_height * largest / original_width))))
+            source.load()
+            icc_profile = source.info.get("icc_profile")
+            source = source.convert("RGBA" if _has_alpha(source) else "RGB")
+        stem = photo.image.name.rsplit(".", 1)[0]
+        made = {}
+        for width in widths:
+            height = max(1, round(original_height * width / original_width))
+            thumb = source if source.size == (width, height) else source.resize(
+                (width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            name = f"{stem}-{width}.webp"
+            if storage.exists(name):
+                storage.delete(name)
+            made[str(width)] = storage.save(name, ContentFile(_webp(thumb, icc_profile)))
+        stale = [name for name in photo.thumbnails.values() if name not in made.values()]
+        photo.thumbnails = made
+        photo.status = ProductImage.Status.READY
+        photo.save(update_fields=["thumbnails", "status"])
+        transaction.on_commit(lambda: _delete_files(storage, stale))
+        transaction.on_commit(bump_catalogue_version)
+    return photo
+
+
+def mark_thumbnails_failed(image_id: int) -> None:
+    """After the last retry: the page keeps showing the placeholder instead of a broken image."""
+    updated = ProductImage.objects.filter(pk=image_id).exclude(status=ProductImage.Status.READY).update(
+        status=ProductImage.Status.FAILED)
+    if updated:
+        transaction.on_commit(bump_catalogue_version)
+
+
+# --- Demo photos ----------------------------------------------------------------------
+
+# Keywords (Chinese and English, in titles or category slugs) -> (shape, colours of the produce).
+_PRODUCE_LOOKS = [
+    (("apple", "苹果"), "round", [(178, 28, 36), (200, 52, 40), (214, 160, 60), (150, 190, 70)]),
+    (("pear", "梨"), "pear", [(214, 196, 110), (196, 180, 90), (170, 160, 80)]),
+    (("orange", "citrus", "橙", "柑", "橘", "柚"), "round", [(240, 140, 20), (236, 120, 16), (250, 170, 40)]),
+    (("peach", "stone", "桃", "李", "杏"), "round", [(240, 150, 130), (226, 110, 100), (250, 200, 120)]),
+    (("berr", "莓", "葡萄", "grape"), "small", [(120, 20, 60), (60, 30, 90), (190, 30, 50)]),
+    (("kiwi", "猕猴桃"), "oval", [(130, 100, 60), (150, 120, 70)]),
+    (("tomato", "番茄", "西红柿"), "round", [(210, 40, 30), (226, 60, 40), (190, 30, 30)]),
+    (("cucumber", "黄瓜", "gourd", "瓜"), "long", [(60, 110, 40), (80, 130, 50)]),
+    (("eggplant", "茄"), "long", [(80, 30, 90), (60, 20, 70)]),
+    (("pepper", "椒"), "oval", [(200, 30, 20), (60, 140, 40), (240, 190, 30)]),
+    (("leaf", "green", "菜", "tea", "茶"), "leaf", [(70, 140, 50), (90, 160, 60), (50, 110, 40)]),
+    (("potato", "root", "薯", "土豆", "萝卜", "姜"), "oval", [(190, 150, 100), (170, 130, 90), (220, 200, 180)]),
+    (("egg", "蛋"), "egg", [(236, 222, 200), (214, 180, 140), (244, 238, 228)]),
+    (("mushroom", "菇", "菌"), "round", [(150, 110, 70), (200, 180, 150), (120, 90, 60)]),
+    (("rice", "米", "grain", "flour", "面"), "small", [(240, 236, 224), (230, 220, 190)]),
+    (("nut", "核桃", "栗", "dried", "干"), "round", [(150, 100, 50), (120, 80, 40), (180, 130, 70)]),
+    (("honey", "蜜", "oil", "油"), "jar", [(220, 150, 30), (200, 120, 20)]),
+]
+_BACKGROUNDS = [
+    ((222, 200, 160), (150, 110, 70)),   # light wood table
+    ((200, 190, 170), (120, 105, 85)),   # linen on a bench
+    ((180, 200, 150), (70, 100, 50)),    # grass and leaves
+    ((210, 180, 130), (110, 80, 40)),    # woven basket
+    ((230, 225, 215), (170, 165, 150)),  # pale market stall
+]
+
+
+def _look_for(label: str, rng: random.Random) -> tuple[str, list[tuple[int, int, int]]]:
+    text = (label or "").lower()
+    for keywords, shape, colours in _PRODUCE_LOOKS:
+        if any(k in text for k in keywords):
+            return shape, colours
+    _, shape, colours = rng.choice(_PRODUCE_LOOKS)
+    return shape, colours
+
+
+def _shaded_blob(size: tuple[int, int], colour: tuple[int, int, int], rng: random.Random) -> Image.Image:
+    """One fruit: a solid colour, darker towards the lower right, with a soft highlight."""
+    w, h = size
+    # radial_gradient is 0 in the centre, 255 at the edge; shifting it up-left moves the light there.
+    shade = Image.radial_gradient("L").resize((w * 2, h * 2)).crop((w // 3, h // 3, w // 3 + w, h // 3 + h))
+    varied = tuple(max(0, min(255, c + rng.randint(-18, 18))) for c in colour)
+    base = Image.new("RGB", (w, h), varied)
+    dark = Image.new("RGB", (w, h), tuple(int(c * 0.45) for c in varied))
+    body = Image.composite(dark, base, shade.point(lambda v: int(v * 0.85)))
+    highlight = Image.radial_gradient("L").resize((w // 3 + 1, h // 3 + 1))
+    glow = Image.new("RGB", highlight.size, (255, 255, 255))
+    body.paste(glow, (w // 5, h // 6), ImageOps.invert(highlight).point(lambda v: int(max(0, v - 120) * 0.9)))
+    return body
+
+
+def _blob_mask(size: tuple[int, int], shape: str) -> Image.Image:
+    w, h = size
+    scale = 3  # draw large and shrink, for smooth (antialiased) edges
+    mask = Image.new("L", (w * scale, h * scale), 0)
+    draw = ImageDraw.Draw(mask)
+    box = (0, 0, w * scale - 1, h * scale - 1)
+    if shape == "pear":
+        draw.ellipse((0, h * scale // 3, w * scale - 1, h * scale - 1), fill=255)
+        draw.ellipse((w * scale // 5, 0, w * scale * 4 // 5, h * scale * 2 // 3), fill=255)
+    elif shape == "leaf":
+        draw.ellipse(box, fill=255)
+        draw.line((w * scale // 2, 0, w * scale // 2, h * scale), fill=170, width=max(3, w * scale // 40))
+    elif shape == "jar":
+        draw.rounded_rectangle(box, radius=w * scale // 6, fill=255)
+    else:
+        draw.ellipse(box, fill=255)
+    return mask.resize((w, h), Image.Resampling.LANCZOS)
+
+
+def demo_photo(label: str, seed: int, size: tuple[int, int] = (1200, 900)) -> ContentFile:
+    """A believable produce photo, drawn by Pillow: a soft background, shaded fruit, sensor noise.
+
+    The same label and seed always give the same picture; nothing is downloaded.
+    """
+    rng = random.Random(zlib.crc32(f"{label}|{seed}".encode()))
+    width, height = size
+    shape, colours = _look_for(label, rng)
+    top, bottom = rng.choice(_BACKGROUNDS)
+    gradient = Image.linear_gradient("L").resize((width, height))
+    photo = ImageOps.colorize(gradient, top, bottom).convert("RGB")
+    # A blurred band of light across the table, as from a window.
+    light = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(light).ellipse((-width // 3, -height // 2, width, height // 2), fill=70)
+    photo = Image.composite(Image.new("RGB", photo.size, (255, 250, 235)), photo,
+                            light.filter(ImageFilter.GaussianBlur(width // 12)))
+
+    count = {"small": rng.randint(16, 26), "leaf": rng.randint(8, 12)}.get(shape, rng.randint(5, 9))
+    unit = min(width, height)
+    base_size = {"small": unit // 8, "leaf": unit // 3}.get(shape, unit // 4)
+    # Produce lies in a loose pile around one spot, as it would on a stall.
+    centre_x, centre_y = width * rng.uniform(0.35, 0.65), height * rng.uniform(0.5, 0.65)
+    shadows = Image.new("L", (width, height), 0)
+    placed = []
+    for _i in range(count):
+        w = int(base_size * rng.uniform(0.85, 1.2))
+        h = {"long": int(w * 0.55), "egg": int(w * 1.25), "oval": int(w * 0.78), "pear": int(w * 1.3),
+             "leaf": int(w * 0.6), "jar": int(w * 1.3)}.get(shape, int(w * rng.uniform(0.9, 1.0)))
+        if shape == "long":
+            w = int(w * 2.2)
+        x = int(min(max(rng.gauss(centre_x, width * 0.18) - w / 2, -w / 4), width - w * 3 / 4))
+        y = int(min(max(rng.gauss(centre_y, height * 0.13) - h / 2, height * 0.1), height - h * 3 / 4))
+        placed.append((y, x, w, h, rng.choice(colours)))
+        ImageDraw.Draw(shadows).ellipse((x + w // 10, y + h * 3 // 4, x + w + w // 8, y + h + h // 6), fill=120)
+    photo = Image.composite(Image.new("RGB", photo.size, (40, 30, 20)), photo,
+                            shadows.filter(ImageFilter.GaussianBlur(unit // 40)))
+    for y, x, w, h, colour in sorted(placed):  # back to front
+        body, mask = _shaded_blob((w, h), colour, rng), _blob_mask((w, h), shape)
+        if shape == "leaf":
+            angle = rng.uniform(-40, 40)
+            body, mask = body.rotate(angle, resample=Image.Resampling.BICUBIC), mask.rotate(angle)
+        photo.paste(body, (x, y), mask)
+
+    # Softness, then texture at several scales (skin, grain, dust) and sensor noise, so the file
+    # compresses like a real photo, thumbnails included. Seeded, unlike Image.effect_noise.
+    photo = photo.filter(ImageFilter.GaussianBlur(0.8))
+    for step, spread, mode in ((1, 10, "RGB"), (1, 26, "L"), (3, 30, "L"), (9, 30, "L")):
+        small = (max(1, width // step), max(1, height // step))
+        layer = Image.frombytes(mode, small, rng.randbytes(small[0] * small[1] * len(mode)))
+        layer = layer.resize((width, height), Image.Resampling.BICUBIC) if step > 1 else layer
+        layer = layer.point(lambda v, s=spread: 128 - s // 2 + v * s // 255).convert("RGB")
+        photo = ImageChops.add(photo, layer, 1.0, -128)
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=85, optimize=True)
+    slug = "".join(c for c in (label or "photo").lower() if c.isascii() and c.isalnum())[:20] or "produce"
+    return ContentFile(buffer.getvalue(), name=f"{slug}-{seed}.jpg")

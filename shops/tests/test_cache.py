@@ -1,0 +1,187 @@
+"""Whole-page cache of the anonymous catalogue, its versioned keys and headers."""
+import gzip
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from shops import cache as catalogue_cache
+from shops import search, services
+from shops.models import Category, Product
+
+from .factories import ProductFactory, ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def product():
+    item = ProductFactory(title="烟台红富士苹果", price=Decimal("68.00"), category=Category.objects.get(slug="apples"))
+    item.search_document = search.build_document(title=item.title, extra=["苹果", "Apples"])
+    item.save(update_fields=["search_document"])
+    return item
+
+
+def pages(item) -> list[str]:
+    return ["/", "/c/fruit/", "/search/?q=苹果", item.get_absolute_url(), item.shop.get_absolute_url()]
+
+
+def test_second_anonymous_visit_is_served_from_cache_without_queries(client, product):
+    for path in pages(product):
+        assert client.get(path)["X-Catalogue-Cache"] == "miss"
+        with CaptureQueriesContext(connection) as queries:
+            response = Client().get(path)
+        assert response["X-Catalogue-Cache"] == "hit", path
+        assert len(queries) == 0, path
+        assert "¥68.00" in response.content.decode()
+
+
+def test_price_change_shows_at_once(client, product):
+    for path in pages(product):
+        client.get(path)
+    services.set_price_and_stock(product=product, actor=product.shop.owner, price=Decimal("59.50"))
+    for path in pages(product):
+        page = Client().get(path).content.decode()
+        assert "¥59.50" in page and "¥68.00" not in page, path
+
+
+def test_stock_and_shop_changes_show_at_once(client, product):
+    client.get(product.get_absolute_url())
+    services.set_price_and_stock(product=product, actor=product.shop.owner, stock=0)
+    assert "Sold out" in Client().get(product.get_absolute_url()).content.decode()
+    services.update_shop(shop=product.shop, actor=product.shop.owner, name="栖霞果园合作社")
+    assert "栖霞果园合作社" in Client().get(product.get_absolute_url()).content.decode()
+
+
+def test_signed_in_visitors_get_fresh_pages(client, product):
+    Client().get(product.get_absolute_url())  # fills the cache
+    client.force_login(product.shop.owner)
+    response = client.get(product.get_absolute_url())
+    assert "X-Catalogue-Cache" not in response
+    assert "Sign out" in response.content.decode()
+    assert "no-cache" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_anonymous_pages_vary_on_cookie_and_language(client, product):
+    response = client.get(product.get_absolute_url())
+    vary = {v.strip() for v in response["Vary"].split(",")}
+    assert {"Cookie", "Accept-Language"} <= vary
+    assert "private" in response["Cache-Control"] and "max-age=60" in response["Cache-Control"]
+    hit = Client().get(product.get_absolute_url())
+    assert {"Cookie", "Accept-Language", "Accept-Encoding"} <= {v.strip() for v in hit["Vary"].split(",")}
+
+
+def test_each_language_has_its_own_entry(client, product):
+    assert '<html lang="en">' in client.get(product.get_absolute_url()).content.decode()
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans").get(product.get_absolute_url())
+    assert chinese["Content-Language"] == "zh-hans"
+    assert '<html lang="zh-hans">' in chinese.content.decode()
+
+
+def test_query_string_is_part_of_the_key(client, product):
+    ProductFactory(title="普洱茶", category=Category.objects.get(slug="green-tea"))
+    client.get("/search/?sort=price")
+    response = Client().get("/search/?sort=-price")
+    assert response["X-Catalogue-Cache"] == "miss"
+    assert Client().get("/search/?sort=price")["X-Catalogue-Cache"] == "hit"
+
+
+def test_cached_page_gets_the_visitors_own_csrf_token_and_it_works(product):
+    first = Client(enforce_csrf_checks=True)
+    first_token = TOKEN.search(first.get("/").content.decode()).group(1)
+    visitor = Client(enforce_csrf_checks=True)
+    response = visitor.get("/")
+    assert response["X-Catalogue-Cache"] == "hit"
+    token = TOKEN.search(response.content.decode()).group(1)
+    assert token != first_token
+    assert "csrftoken" in response.cookies
+    # The language form of the cached page posts with this visitor's own token.
+    switched = visitor.post("/i18n/setlang/", {"language": "zh-hans", "next": "/", "csrfmiddlewaretoken": token})
+    assert switched.status_code == 302
+
+
+def test_gzipped_hit_is_a_valid_stream_of_the_same_page(product):
+    Client().get("/")
+    plain = Client().get("/")
+    packed = Client().get("/", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert packed["X-Catalogue-Cache"] == "hit" and packed["Content-Encoding"] == "gzip"
+    body = gzip.decompress(packed.content).decode()  # checks the CRC and the length too
+    assert TOKEN.sub("", body) == TOKEN.sub("", plain.content.decode())
+    assert len(packed.content) < len(plain.content) / 2
+
+
+def test_pending_messages_and_sessions_skip_the_cache(client, product):
+    client.get("/")
+    client.cookies["sessionid"] = "whatever"
+    assert "X-Catalogue-Cache" not in client.get("/")
+
+
+def test_not_found_is_not_cached(client):
+    assert client.get("/p/424242/").status_code == 404
+    assert cache.get(catalogue_cache.page_cache_key(_request("/p/424242/"))) is None
+
+
+def _request(path):
+    from django.test import RequestFactory
+
+    return RequestFactory().get(path)
+
+
+def test_empty_search_is_counted_on_cache_hits_too(client):
+    ShopFactory()
+    client.get("/search/?q=火龙果")
+    Client().get("/search/?q=火龙果")
+    assert search.empty_search_count("火龙果", "") == 2
+
+
+def test_bump_happens_again_on_commit(django_capture_on_commit_callbacks):
+    start = catalogue_cache.catalogue_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        catalogue_cache.bump_catalogue_version()
+        assert catalogue_cache.catalogue_version() == start + 1
+    assert catalogue_cache.catalogue_version() == start + 2
+
+
+def test_lost_version_restarts_above_every_earlier_one():
+    before = catalogue_cache.catalogue_version()
+    catalogue_cache.bump_catalogue_version()
+    cache.delete(catalogue_cache.VERSION_KEY)
+    assert catalogue_cache.catalogue_version() > before + 1
+
+
+def test_pages_cache_in_redis(settings, redis_url, product):
+    """The production cache: entries and the version live in Redis (this helper's own database 5)."""
+    settings.CACHES = {"default": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url.rsplit("/", 1)[0] + "/5",
+        "KEY_PREFIX": "farmgate-test-catalogue"}}
+    cache.clear()
+    try:
+        assert Client().get(product.get_absolute_url())["X-Catalogue-Cache"] == "miss"
+        assert Client().get(product.get_absolute_url())["X-Catalogue-Cache"] == "hit"
+        product.refresh_from_db()
+        services.set_price_and_stock(product=product, actor=product.shop.owner, price=Decimal("12.30"))
+        response = Client().get(product.get_absolute_url())
+        assert response["X-Catalogue-Cache"] == "miss" and "¥12.30" in response.content.decode()
+    finally:
+        cache.clear()
+
+
+def test_withdrawn_product_disappears_from_cached_pages(client, product):
+    url, pk = product.get_absolute_url(), product.pk
+    client.get("/search/?q=苹果")
+    client.get(url)
+    services.withdraw_product(product=product, actor=product.shop.owner)
+    assert "烟台红富士苹果" not in Client().get("/search/?q=苹果").content.decode()
+    assert Client().get(url).status_code == 404
+    assert not Product.objects.filter(pk=pk, is_active=True).exists()

@@ -1,0 +1,94 @@
+"""The buyer's catalogue: category, search, product and shop pages. Thin: reads go through the
+selectors and `search`, pages are cached for visitors without a session (`cache.cache_catalogue_page`).
+"""
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from . import search, selectors
+from .cache import cache_catalogue_page
+
+PAGE_SIZE = 24
+HOME_TILES = 8
+LOTS_SHOWN = 10
+MORE_FROM_SHOP = 4
+
+
+def paginate(request, queryset):
+    """A page of 24; a bad or out-of-range ?page= gives the first or the last page, never an error."""
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def home_context() -> dict:
+    tree = search.CategoryTree.load()
+    return {
+        "in_season": selectors.products_in_season(timezone.localdate().month)[:HOME_TILES],
+        "new_arrivals": selectors.new_arrivals()[:HOME_TILES],
+        "provinces": selectors.provinces_with_products(),
+        "categories": tree.roots,
+        "tree": tree,
+    }
+
+
+def _record_if_empty(request, meta) -> None:
+    search.record_empty_search(*meta)
+
+
+def _listing(request, template: str, *, fixed_category=None, tree=None):
+    tree = tree or search.CategoryTree.load()
+    form = search.CatalogueFilterForm(request.GET, tree=tree, fixed_category=fixed_category)
+    form.is_valid()
+    results = search.catalogue_results(selectors.public_products(), form)
+    page = paginate(request, results.products)
+    removals = search.removal_links(request.GET, form)
+    context = {
+        "form": form, "page": page, "results": results, "category": form.selected_category,
+        "query": form.value("q", ""), "sort": form.chosen_sort, "removals": removals, "filtered": bool(removals),
+        "price_fields": [form["min_price"], form["max_price"]],
+    }
+    if fixed_category is not None:
+        context["ancestors"] = tree.ancestors(fixed_category)
+        context["subcategories"] = [(child, results.category_counts.get(child.pk, 0))
+                                    for child in tree.children.get(fixed_category.pk, [])]
+    response = render(request, template, context)
+    if results.search and page.paginator.count == 0:
+        category = form.selected_category.slug if form.selected_category is not None else ""
+        search.record_empty_search(results.search.query, category)
+        response.cache_meta = (results.search.query, category)
+    return response
+
+
+@cache_catalogue_page(on_hit=_record_if_empty)
+def search_page(request):
+    return _listing(request, "shops/search.html")
+
+
+@cache_catalogue_page(on_hit=_record_if_empty)
+def category(request, slug: str):
+    tree = search.CategoryTree.load()
+    current = tree.by_slug.get(slug)
+    if current is None:
+        raise Http404
+    return _listing(request, "shops/category.html", fixed_category=current, tree=tree)
+
+
+@cache_catalogue_page
+def product(request, pk: int):
+    item = get_object_or_404(selectors.public_products().select_related("category__parent"), pk=pk)
+    images = list(item.images.all())
+    context = {
+        "product": item,
+        "cover": images[0] if images else None,
+        "photos": images[1:],
+        "lots": list(selectors.public_lots(item)[:LOTS_SHOWN]),
+        "more": selectors.public_products().filter(shop_id=item.shop_id).exclude(pk=item.pk)[:MORE_FROM_SHOP],
+    }
+    return render(request, "shops/product.html", context)
+
+
+@cache_catalogue_page
+def shop(request, slug: str):
+    item = get_object_or_404(selectors.public_shops(), slug=slug)
+    products = selectors.public_products().filter(shop=item).order_by("-created_at", "-id")
+    return render(request, "shops/shop.html", {"shop": item, "page": paginate(request, products)})

@@ -1,0 +1,99 @@
+/* Farmgate pay page: the Stripe.js card element, then server-side confirmation of the order's PaymentIntent.
+ *
+ * 1. stripe.createToken(card) turns the card into a token (the details go to the payment service, never here);
+ * 2. the token is posted to Farmgate, which confirms the order's PaymentIntent with it;
+ * 3. if the bank asks for 3-D Secure, stripe.confirmCardPayment(clientSecret) shows it;
+ * 4. the page polls the order until Stripe's webhook has marked it paid, then opens the order page.
+ * Only calls that both Stripe.js v3 and localstripe's stand-in provide are used, so the page runs unchanged
+ * against either (STRIPE_JS_URL). Texts come translated from the page's data attributes.
+ */
+(function () {
+  'use strict';
+  var form = document.getElementById('pay-form');
+  if (!form) { return; }
+  var d = form.dataset;
+  var errorBox = document.getElementById('pay-error');
+  var statusBox = document.getElementById('pay-status');
+  var button = document.getElementById('pay-button');
+
+  function fail(message) {
+    errorBox.textContent = message || d.msgFailed;
+    statusBox.textContent = '';
+    button.disabled = false;
+  }
+
+  if (typeof window.Stripe !== 'function') {
+    button.disabled = true;
+    errorBox.textContent = d.msgNoStripe;
+    return;
+  }
+
+  var stripe = window.Stripe(d.publishableKey);
+  var card = stripe.elements().create('card');
+  card.mount('#card-element');
+
+  function csrfToken() {
+    return form.querySelector('[name=csrfmiddlewaretoken]').value;
+  }
+
+  function firstError(body) {
+    if (body.detail) { return body.detail; }
+    for (var key in body) {
+      if (Array.isArray(body[key]) && body[key].length) { return body[key][0]; }
+    }
+    return '';
+  }
+
+  function confirmOnServer(tokenId) {
+    var data = new FormData();
+    data.append('token', tokenId);
+    return fetch(d.confirmUrl, {
+      method: 'POST', body: data, credentials: 'same-origin',
+      headers: {'X-CSRFToken': csrfToken(), 'Accept': 'application/json'}
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) { throw new Error(firstError(body) || d.msgFailed); }
+        return body;
+      });
+    });
+  }
+
+  function waitUntilPaid(deadline) {
+    fetch(d.statusUrl, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+      .then(function (response) { return response.json(); })
+      .then(function (order) {
+        if (order.status !== 'pending_payment' || Date.now() > deadline) {
+          window.location.assign(d.orderUrl);
+        } else {
+          window.setTimeout(function () { waitUntilPaid(deadline); }, 1000);
+        }
+      })
+      .catch(function () { window.setTimeout(function () { waitUntilPaid(deadline); }, 2000); });
+  }
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (button.disabled) { return; }
+    button.disabled = true;
+    errorBox.textContent = '';
+    statusBox.textContent = d.msgWorking;
+    stripe.createToken(card)
+      .then(function (result) {
+        if (result.error || !result.token) { throw new Error((result.error && result.error.message) || d.msgCardError); }
+        return confirmOnServer(result.token.id);
+      })
+      .then(function (intent) {
+        if (intent.status === 'requires_action') {
+          return stripe.confirmCardPayment(intent.client_secret).then(function (result) {
+            if (result.error) { throw new Error(result.error.message || d.msgFailed); }
+          });
+        }
+        if (intent.status !== 'succeeded' && intent.status !== 'processing') { throw new Error(d.msgFailed); }
+      })
+      .then(function () {
+        statusBox.textContent = d.msgWaiting;
+        waitUntilPaid(Date.now() + 60000);
+      })
+      .catch(function (error) { fail(error.message); });
+  });
+}());
