@@ -86,13 +86,10 @@ def _setup_django(database_url: str, redis_url: str) -> None:
 def _reset_catalogue() -> None:
     from django.db import connection
 
-    from accounts.models import User
-
     with connection.cursor() as cursor:
         # The bench database is the benchmark's own: empty the shop tables (and what refers to them).
         cursor.execute("TRUNCATE shops_inputapplication, shops_harvestlot, shops_productimage, shops_product, "
                        "shops_shopmember, shops_shop RESTART IDENTITY CASCADE")
-    User.objects.filter(username__startswith="bench-farmer-").delete()
 
 
 def _shops() -> list:
@@ -103,8 +100,12 @@ def _shops() -> list:
 
     villages = list(Village.objects.all())
     password = make_password(None)  # unusable: nobody signs in as these
-    owners = User.objects.bulk_create([User(username=f"bench-farmer-{i}", role=User.Role.FARMER, password=password,
-                                            email=f"bench-farmer-{i}@example.com") for i in range(SHOPS)])
+    # The owners stay from one run to the next (deleting users would touch every app's tables).
+    names = [f"bench-farmer-{i}" for i in range(SHOPS)]
+    User.objects.bulk_create([User(username=name, role=User.Role.FARMER, password=password,
+                                   email=f"{name}@example.com") for name in names], ignore_conflicts=True)
+    by_name = {u.username: u for u in User.objects.filter(username__in=names)}
+    owners = [by_name[name] for name in names]
     return Shop.objects.bulk_create([
         Shop(owner=owner, slug=f"bench-shop-{i}", name=f"基准农场 {i}", village=villages[i % len(villages)],
              verification=Shop.Verification.VERIFIED if i % 3 == 0 else Shop.Verification.UNVERIFIED)

@@ -106,15 +106,10 @@ class StationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 # --- Parcels ----------------------------------------------------------------------------------------------------------
 
-class LotCodes(serializers.RelatedField):
-    def to_representation(self, value):
-        return value.code
-
-
 class SellerParcelSerializer(serializers.ModelSerializer):
     shop_order = serializers.IntegerField(source="shop_order_id")
     station = serializers.SerializerMethodField()
-    lots = LotCodes(many=True, read_only=True)
+    lots = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
     label_url = serializers.SerializerMethodField()
     track_url = serializers.SerializerMethodField()
 
@@ -140,7 +135,7 @@ class AgentParcelSerializer(serializers.ModelSerializer):
     shop = serializers.CharField(source="shop_order.shop.name")
     order = serializers.CharField(source="shop_order.order.number")
     shipment = serializers.SerializerMethodField()
-    lots = LotCodes(many=True, read_only=True)
+    lots = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
     cash_on_delivery = serializers.SerializerMethodField()
     cash_due = serializers.SerializerMethodField()
 
@@ -414,7 +409,40 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
         return Response(self._fresh(shipment.pk), status=status.HTTP_201_CREATED)
 
 
-# --- Buyer: confirm delivery ------------------------------------------------------------------------------------------
+# --- Buyer: parcels and delivery confirmation -------------------------------------------------------------------------
+
+class BuyerParcelSerializer(serializers.ModelSerializer):
+    shop_order = serializers.IntegerField(source="shop_order_id")
+    shop = serializers.CharField(source="shop_order.shop.slug")
+    status_label = serializers.CharField(source="get_status_display")
+    delivery_code = serializers.SerializerMethodField()
+    track_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Parcel
+        fields = ("code", "shop_order", "shop", "status", "status_label", "destination_city", "cold_chain",
+                  "delivery_code", "handed_over_at", "delivered_at", "track_url")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_delivery_code(self, parcel):
+        """The 6 digits the buyer tells the courier; gone once the part is completed."""
+        return None if parcel.shop_order.status in ("completed", "cancelled") else parcel.delivery_code
+
+    def get_track_url(self, parcel) -> str:
+        return services.track_url(parcel.code)
+
+
+class BuyerParcelList(ListAPIView):
+    """The parcels of one of your orders, with their delivery codes."""
+
+    serializer_class = BuyerParcelSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+    def get_queryset(self):
+        order = get_object_or_404(order_selectors.orders_for_buyer(self.request.user), pk=self.kwargs["pk"])
+        return (Parcel.objects.filter(shop_order__order=order).select_related("shop_order", "shop_order__shop")
+                .order_by("shop_order_id"))
+
 
 class ConfirmDeliverySerializer(serializers.Serializer):
     code = serializers.CharField(max_length=12, help_text="The 6-digit delivery code shown on your order page")

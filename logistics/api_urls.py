@@ -13,6 +13,7 @@ router.register("reviews", api.ReviewViewSet, basename="review")
 urlpatterns = [
     path("seller/orders/<int:pk>/pack/", api.PackView.as_view(), name="api-seller-order-pack"),
     path("seller/orders/<int:pk>/hand-over/", api.HandOverView.as_view(), name="api-seller-order-hand-over"),
+    path("orders/<int:pk>/parcels/", api.BuyerParcelList.as_view(), name="api-order-parcels"),
     path("orders/<int:pk>/confirm-delivery/", api.ConfirmDeliveryView.as_view(), name="api-order-confirm-delivery"),
     path("agent/parcels/", api.AgentParcelList.as_view(), name="api-agent-parcels"),
     path("agent/parcels/<str:code>/", api.AgentParcelDetail.as_view(), name="api-agent-parcel"),

@@ -48,7 +48,8 @@ def agent_station(user: User) -> Station | None:
 def _parcel_rows(queryset: QuerySet[Parcel]) -> QuerySet[Parcel]:
     """What a parcel list shows, in a fixed number of queries whatever the row count."""
     return (queryset.select_related("shop_order", "shop_order__shop", "shop_order__order", "shipment", "station")
-            .prefetch_related("lots"))
+            # The order's parts: the cash to collect on delivery is theirs together.
+            .prefetch_related("lots", "shop_order__order__shop_orders"))
 
 
 def parcels_for_agent(user: User) -> QuerySet[Parcel]:

@@ -437,7 +437,6 @@ def create_shipment(*, actor: User, destination: str, carrier: str, tracking_num
     station = _require_agent(actor)
     shipment = Shipment(station=station, destination=(destination or "").strip(), carrier=(carrier or "").strip(),
                         tracking_number=(tracking_number or "").strip(), created_by=actor, status=S.OPEN)
-    shipment.code = "S"  # drawn on save; full_clean needs a value
     shipment.full_clean(exclude=["code", "created_by", "station"])
     _save_with_code(shipment, SHIPMENT_PREFIX, SHIPMENT_CODE_LENGTH)
     return shipment
@@ -699,7 +698,8 @@ def deliver_parcel(*, parcel: Parcel, actor: User, code: str, cash_collected: bo
 
 
 def cash_due(order: Order):
-    return sum((so.total for so in order.shop_orders.exclude(status=SS.CANCELLED)), ZERO)
+    """What a cash-on-delivery order costs, as orders.services.record_cash_payment records it (uses a prefetch)."""
+    return sum((so.total for so in order.shop_orders.all() if so.status != SS.CANCELLED), ZERO)
 
 
 def _collect_cash(parcel: Parcel, actor: User) -> Payment:

@@ -45,6 +45,11 @@ AGENT_TABS = [
 ]
 
 
+def _posted(request):
+    """The POST data of a POST (even an empty one, which must show the form's errors), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _page(request, queryset, size: int = PAGE_SIZE):
     return Paginator(queryset, size).get_page(request.GET.get("page"))
 
@@ -75,7 +80,7 @@ def seller_pack(request, pk: int):
     for lot in HarvestLot.objects.filter(product_id__in={ln.product_id for ln in lines if ln.product_id}).order_by(
             "-harvested_on", "-id"):
         lots_by_product.setdefault(lot.product_id, []).append(lot)
-    form = PackForm(request.POST or None, lines=lines, lots_by_product=lots_by_product)
+    form = PackForm(_posted(request), lines=lines, lots_by_product=lots_by_product)
     if request.method == "POST" and form.is_valid():
         try:
             services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=form.lots())
@@ -144,7 +149,7 @@ def agent_required(view):
 @require_http_methods(["GET", "POST"])
 def agent_home(request, station):
     """Today's parcels at the station, and a big box to receive one by typing or scanning its code."""
-    form = ReceiveForm(request.POST or None)
+    form = ReceiveForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             parcel = services.receive_parcel(actor=request.user, code=form.cleaned_data["code"])
@@ -227,7 +232,7 @@ def agent_cash(request, station, code: str):
 @agent_required
 @require_http_methods(["GET", "POST"])
 def agent_shipments(request, station):
-    form = ShipmentForm(request.POST or None)
+    form = ShipmentForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             shipment = services.create_shipment(actor=request.user, **form.cleaned_data)
@@ -353,7 +358,7 @@ def confirm_delivery(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def review_create(request, pk: int):
     shop_order = get_object_or_404(selectors.buyer_shop_orders(request.user), pk=pk)
-    form = ReviewForm(request.POST or None, request.FILES or None)
+    form = ReviewForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.create_review(shop_order=shop_order, buyer=request.user, **form.cleaned_data)

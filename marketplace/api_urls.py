@@ -9,4 +9,6 @@ urlpatterns = [
     path("", include("traceability.api_urls")),
     path("", include("monitoring.api_urls")),
     path("", include("notifications.api_urls")),
+    path("", include("presales.api_urls")),
+    path("", include("demand.api_urls")),
 ]

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "traceability",
     "monitoring",
     "notifications",
+    "presales",
+    "demand",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +194,18 @@ CELERY_BEAT_SCHEDULE["logistics-complete-delivered"] = {
     "schedule": timedelta(hours=1),
 }
 
+# --- Pre-sales and group buying -------------------------------------------------------------------------
+# Groups past their deadline fail (every card authorisation released); places and pre-orders not authorised
+# or paid within ORDER_RESERVATION_MINUTES are given back.
+CELERY_BEAT_SCHEDULE["presales-expire-groups"] = {
+    "task": "presales.expire_groups",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["presales-release-unpaid"] = {
+    "task": "presales.release_unpaid_preorders",
+    "schedule": timedelta(minutes=1),
+}
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses locked-out credentials before any password check.
@@ -259,6 +273,8 @@ SPECTACULAR_SETTINGS = {
         "ProductImageStatusEnum": "shops.models.ProductImage.Status",
         "SensorKindEnum": "monitoring.models.Sensor.Kind",
         "SensorUnitEnum": "monitoring.models.Sensor.Unit",
+        "ParcelStatusEnum": "logistics.models.Parcel.Status",
+        "ShipmentStatusEnum": "logistics.models.Shipment.Status",
     },
 }
 

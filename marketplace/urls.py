@@ -24,6 +24,8 @@ urlpatterns = [
     path("", include("traceability.urls")),
     path("", include("monitoring.urls")),
     path("", include("notifications.urls")),
+    path("", include("presales.urls")),
+    path("", include("demand.urls")),
 ]
 
 if settings.DEBUG or not settings.PRODUCTION:

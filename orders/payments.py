@@ -25,7 +25,7 @@ from shops.cache import bump_catalogue_version
 from shops.models import Product, Shop
 
 from .models import Order, OrderLine, Payment, Refund, ShopOrder
-from .states import move_order
+from .states import move_order, reopen_for_late_payment
 
 log = logging.getLogger(__name__)
 
@@ -328,9 +328,9 @@ def _settle_late_payment(*, order: Order, payment: Payment) -> None:
 
 
 def _reopen_for_payment(order: Order) -> None:
-    # The one status change that bypasses orders/states.py: a cancelled order comes back only because Stripe
-    # has taken the buyer's money and the stock is reserved again (see _settle_late_payment).
-    order.status = Order.Status.PENDING_PAYMENT
+    # A cancelled order comes back only because Stripe has taken the buyer's money and the stock is
+    # reserved again (see _settle_late_payment); orders.states sanctions this single way back.
+    reopen_for_late_payment(order)
     order.cancelled_at = None
     order.cancel_reason = ""
     order.reserved_until = None

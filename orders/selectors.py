@@ -151,6 +151,17 @@ def default_address(user: User) -> Address | None:
 
 # --- Buyer's orders ---------------------------------------------------------------------------------------------------
 
+# A buyer may cancel the whole order until a shop has accepted its part.
+BUYER_CANCELLABLE_PARTS = {ShopOrder.Status.AWAITING_PAYMENT, ShopOrder.Status.NEW, ShopOrder.Status.CANCELLED}
+
+
+def buyer_can_cancel(order: Order, parts) -> bool:
+    """Whether the buyer may cancel: unpaid, or paid online (refunded at once), and no shop has started."""
+    unpaid = order.status == Order.Status.PENDING_PAYMENT
+    paid_online = order.status == Order.Status.PAID and order.payment_method == Order.PaymentMethod.STRIPE
+    return (unpaid or paid_online) and all(so.status in BUYER_CANCELLABLE_PARTS for so in parts)
+
+
 
 def orders_for_buyer(user: User) -> QuerySet[Order]:
     """The only orders a user may read or change as a buyer: their own (others are a 404)."""

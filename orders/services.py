@@ -39,8 +39,7 @@ MAX_QUANTITY = 100_000
 CART_SESSION_KEY = "orders_cart"
 # A seller may cancel their part until it leaves the farm.
 SELLER_CANCELLABLE = {SS.NEW, SS.ACCEPTED, SS.PACKED}
-# A buyer may cancel the whole order until a shop has accepted its part.
-BUYER_CANCELLABLE = {SS.AWAITING_PAYMENT, SS.NEW, SS.CANCELLED}
+BUYER_CANCELLABLE = selectors.BUYER_CANCELLABLE_PARTS
 
 
 # --- Notifications ----------------------------------------------------------------------------------------------------
@@ -315,7 +314,7 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
         so.order = order
     ShopOrder.objects.bulk_create(shop_orders)
     OrderLine.objects.bulk_create([
-        OrderLine(shop_order=so, product=i.product, title=i.product.title, unit=i.product.get_unit_display(),
+        OrderLine(shop_order=so, product=i.product, title=i.product.title, unit=i.product.unit,
                   unit_weight_kg=i.product.unit_weight_kg, unit_price=i.product.price, quantity=i.quantity,
                   line_total=i.product.price * i.quantity)
         for so in shop_orders for i in by_shop[so.shop_id]])
@@ -551,6 +550,10 @@ def cancel_order(*, order: Order, actor: User, reason: str = "") -> Order:
     if any(so.status not in BUYER_CANCELLABLE for so in parts):
         raise ConflictError(_("A farm has already started on this order, so it can no longer be cancelled. "
                               "Please contact the farm."), code="already_accepted")
+    if not selectors.buyer_can_cancel(order, parts):
+        # Paid in cash: the money is with the village agent and goes back by hand, not by a click.
+        raise ConflictError(_("This order is paid in cash; please contact the farm to cancel it."),
+                            code="paid_in_cash")
     reason = (reason or "").strip() or _("Cancelled by the buyer.")
     now = timezone.now()
     was_paid = order.status == OS.PAID

@@ -57,3 +57,12 @@ def move_shop_order(shop_order: ShopOrder, target: str) -> None:
             code="illegal_transition",
         )
     shop_order.status = target
+
+
+def reopen_for_late_payment(order: Order) -> None:
+    """The one way back from “cancelled”: Stripe took the buyer's money after the unpaid online order
+    expired, and the stock has been reserved again (orders.payments settles it). Nothing else reopens."""
+    if order.status != OS.CANCELLED or order.payment_method != Order.PaymentMethod.STRIPE:
+        raise ConflictError(_("Only an expired online order can be reopened for its late payment."),
+                            code="illegal_transition")
+    order.status = OS.PENDING_PAYMENT

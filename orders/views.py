@@ -205,8 +205,7 @@ def order_list(request):
 def order_detail(request, number: str):
     order = get_object_or_404(selectors.order_detail_for_buyer(request.user), number=number)
     parts = list(order.shop_orders.all())
-    can_cancel = order.status in (Order.Status.PENDING_PAYMENT, Order.Status.PAID) and all(
-        so.status in services.BUYER_CANCELLABLE for so in parts)
+    can_cancel = selectors.buyer_can_cancel(order, parts)
     return render(request, "orders/order_detail.html", {
         "order": order, "shop_orders": parts, "pay_url": _pay_url(order), "can_cancel": can_cancel,
         "cancel_form": BuyerCancelForm()})

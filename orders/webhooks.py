@@ -79,6 +79,8 @@ def process_event(*, event_pk: int) -> bool:
             raise
         except ConflictError as exc:
             log.error("Stripe event %s (%s) could not be applied: %s", stored.event_id, stored.type, exc.message)
+        except (KeyError, TypeError, ValueError):
+            log.exception("Stripe event %s (%s) is malformed; closed without effect", stored.event_id, stored.type)
         stored.processed_at = timezone.now()
         stored.save(update_fields=["processed_at"])
         return True

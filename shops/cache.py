@@ -1,16 +1,17 @@
-"""Catalogue cache: a version number, and whole anonymous pages stored under it.
+"""Catalogue cache: a version number, and whole anonymous pages checked against it.
 
-Cached catalogue pages and lists put the current version in their keys; every write that
-changes what a buyer sees (product, price, stock, photo, shop) bumps it, so stale entries are
-never read again and expire on their own. One integer in the shared cache works across every
-app server.
+Cached catalogue pages and lists carry the current version (in their key, or stored with the
+entry); every write that changes what a buyer sees (product, price, stock, photo, shop) bumps
+it, so stale entries are never read again and expire on their own. One integer in the shared
+cache works across every app server.
 
 Pages (`cache_catalogue_page`) are kept for visitors without a session, who all see the same
-page: key = path + sorted query + language, valid only for the version stored with it. Signed-in visitors (and anyone with a
-session or a pending message) get a fresh page. The only per-visitor part of an anonymous page
-is the CSRF token of its forms: the stored page keeps the text around it, and each hit puts in a
-token of the visitor's own. The page is also stored gzip-compressed around that hole (the
-token goes in as a stored deflate block), so a hit costs neither a render nor a compression.
+page: key = path + sorted query + language, valid only for the version stored with it.
+Signed-in visitors (and anyone with a session or a pending message) get a fresh page. The only
+per-visitor part of an anonymous page is the CSRF token of its forms: the stored page keeps the
+text around it, and each hit puts in a token of the visitor's own. The page is also stored
+gzip-compressed around that hole (the token goes in as a stored deflate block), so a hit costs
+neither a render nor a compression.
 """
 import functools
 import hashlib
@@ -31,6 +32,7 @@ from django.utils.translation import get_language
 VERSION_KEY = "catalogue:version"
 PAGE_TIMEOUT = 10 * 60  # a page older than this is rendered again even without a change
 BROWSER_MAX_AGE = 60  # the visitor's own browser may reuse a page this long (back button, weak networks)
+_CACHEABLE_CONTROL = f"private, max-age={BROWSER_MAX_AGE}"
 
 _TOKEN_VALUE = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]*')
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
@@ -139,10 +141,10 @@ def _response_from(entry: dict, request) -> HttpResponse:
     parts = entry["parts"]
     token = get_token(request).encode() if len(parts) > 1 else b""
     body = token.join(parts)
-    response = HttpResponse(status=200)
-    for name, value in entry["headers"].items():
-        response[name] = value
-    patch_vary_headers(response, ("Accept-Encoding",))
+    response = HttpResponse(status=200, headers=entry["headers"])
+    # Set outright, not patched: a hit is the hot path and its headers never vary.
+    response["Vary"] = "Accept-Encoding, Cookie, Accept-Language"
+    response["Cache-Control"] = _CACHEABLE_CONTROL
     if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
         deflated = entry["deflated"]
         pieces = [deflated[0]]
@@ -166,7 +168,7 @@ def _browser_headers(response: HttpResponse, cacheable: bool) -> None:
     patch_vary_headers(response, ("Cookie", "Accept-Language"))
     if cacheable:
         # private: the page carries the visitor's CSRF token, so no shared cache may keep it.
-        patch_cache_control(response, private=True, max_age=BROWSER_MAX_AGE)
+        patch_cache_control(response, private=True, max_age=BROWSER_MAX_AGE)  # = _CACHEABLE_CONTROL
     else:
         add_never_cache_headers(response)
 
@@ -189,9 +191,7 @@ def cache_catalogue_page(view=None, *, on_hit=None):
             if entry is not None:
                 if on_hit is not None and entry["meta"] is not None:
                     on_hit(request, entry["meta"])
-                response = _response_from(entry, request)
-                _browser_headers(response, True)
-                return response
+                return _response_from(entry, request)
         response = view(request, *args, **kwargs)
         store = (cacheable and response.status_code == 200 and not response.streaming
                  and not response.cookies and response.get("Content-Type", "").startswith("text/html"))

@@ -14,10 +14,10 @@ never pgy). Spaced pinyin also matches joined (`ping guo` -> pingguo).
 
 PostgreSQL matches with `to_tsvector('simple', search_document) @@ to_tsquery(...)`, served by the
 GIN index of migration 0003; other databases match whole terms with LIKE on the space-padded
-document. Typos in Latin or pinyin words of four letters or more: when the exact search found
-nothing, PostgreSQL searches every spelling one edit away (a letter dropped, doubled, changed or two
-swapped: aple, appel -> apple) as one index-served tsquery; elsewhere the query word is corrected
-against the catalogue's vocabulary by edit distance.
+document. Typos in Latin or pinyin words of four letters or more: a word no product on sale uses also
+matches the close spellings the catalogue does use (one edit away: a letter dropped, doubled,
+changed or two swapped: aple, appel -> apple), found on PostgreSQL with one index-served tsquery
+of every such spelling, elsewhere by edit distance over the catalogue's vocabulary.
 """
 import bisect
 import hashlib
@@ -30,8 +30,8 @@ import jieba
 from django import forms
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, F, FloatField, Func, Q, QuerySet, TextField, Value, When
-from django.db.models.functions import Concat, StrIndex
+from django.db.models import BooleanField, Count, F, FloatField, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, StrIndex
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
@@ -200,12 +200,6 @@ class _TsMatch(Func):
     output_field = BooleanField()
 
 
-class _Positive(Func):
-    template = "(%(expressions)s > 0)"
-    arity = 1
-    output_field = BooleanField()
-
-
 def _tsquery_term(term: Term) -> str:
     quoted = "'" + term.text.replace("\\", "\\\\").replace("'", "''") + "'"
     return quoted + (":*" if term.prefix else "")
@@ -249,9 +243,8 @@ def _like_plans(plans) -> Q:
 
 def _position_score(term: Term):
     """Higher when the term appears earlier in the document (title terms come first); 0 when absent."""
-    position = StrIndex(_padded(), Value(_term_pattern(term)))
-    return Case(When(_Positive(position), then=Value(1000.0) / (position + Value(10.0))),
-                default=Value(0.0), output_field=FloatField())
+    position = NullIf(StrIndex(_padded(), Value(_term_pattern(term))), Value(0))
+    return Coalesce(Value(1000.0) / (position + Value(10.0)), Value(0.0), output_field=FloatField())
 
 
 def _is_postgres() -> bool:
@@ -314,10 +307,73 @@ def close_words(word: str, words: list[str], limit: int = 5) -> list[str]:
     return [w for _, w in scored[:limit]]
 
 
-def _with_corrections(parsed: ParsedQuery) -> ParsedQuery:
-    """Add close vocabulary words as alternatives for query words the catalogue does not know."""
-    words = vocabulary()
-    corrections = {w: found for w in parsed.fuzzy_words if (found := close_words(w, words))}
+MAX_CORRECTIONS = 5
+_CANDIDATE_DOCUMENTS = 200
+
+
+def _postgres_corrections(words) -> dict[str, list[str]]:
+    """For each word no product uses, the spellings one edit away that products use, most frequent first.
+
+    Per word: one EXISTS for the word itself (as a prefix), and for an unknown word one tsquery of
+    every spelling one edit away, whose first 200 documents say which spellings exist. The GIN
+    index must answer both: a planner that overestimates a few hundred OR'd lexemes, or hopes to
+    meet an unknown word early, would compute every row's tsvector instead. So this transaction
+    turns sequential and plain index scans off, leaving the bitmap scan of the search index.
+    """
+    from django.db import transaction
+
+    match = ("SELECT search_document FROM shops_product WHERE "
+             "to_tsvector('simple'::regconfig, search_document) @@ to_tsquery('simple'::regconfig, %s) LIMIT %s")
+    found: dict[str, list[str]] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)")
+        for word in words:
+            cursor.execute(match, [_tsquery_term(Term(word, prefix=True)), 1])
+            if cursor.fetchone():
+                continue
+            variants = edits1(word)
+            cursor.execute(match, [" | ".join(_tsquery_term(Term(v)) for v in sorted(variants)), _CANDIDATE_DOCUMENTS])
+            counts: dict[str, int] = {}
+            for (document,) in cursor.fetchall():
+                for term in set(document.split()) & variants:
+                    counts[term] = counts.get(term, 0) + 1
+            if counts:
+                found[word] = sorted(counts, key=lambda t: (-counts[t], t))[:MAX_CORRECTIONS]
+    return found
+
+
+CORRECTIONS_TIMEOUT = 60 * 60
+
+
+def _corrections_key(word: str) -> str:
+    return "search:corrections:" + hashlib.sha256(word.encode()).hexdigest()[:32]
+
+
+def corrections_for(words) -> dict[str, list[str]]:
+    """Close spellings the catalogue uses, for each query word it does not know (typo tolerance).
+
+    Kept an hour per word: the word itself always stays an alternative, so a stale answer can
+    only miss a new spelling for a while, never an exact match.
+    """
+    if not words:
+        return {}
+    cached = cache.get_many([_corrections_key(w) for w in words])
+    found = {w: cached[_corrections_key(w)] for w in words if _corrections_key(w) in cached}
+    missing = [w for w in words if w not in found]
+    if missing:
+        if _is_postgres():
+            fresh = _postgres_corrections(missing)
+        else:
+            known = vocabulary()
+            fresh = {w: close_words(w, known) for w in missing}
+        fresh = {w: fresh.get(w, []) for w in missing}
+        cache.set_many({_corrections_key(w): c for w, c in fresh.items()}, timeout=CORRECTIONS_TIMEOUT)
+        found.update(fresh)
+    return {w: c for w, c in found.items() if c}
+
+
+def _with_corrections(parsed: ParsedQuery, corrections: dict[str, list[str]]) -> ParsedQuery:
+    """Each corrected word's group also matches its close spellings."""
     if not corrections:
         return parsed
     plans = []
@@ -333,51 +389,48 @@ def _with_corrections(parsed: ParsedQuery) -> ParsedQuery:
 class ProductSearch:
     """One buyer query applied to product querysets: `filter` narrows, `rank` orders by relevance.
 
-    On PostgreSQL the typo fallback costs one EXISTS query, made only for queries with a Latin or
-    pinyin word of four letters or more and only once per instance, whatever the row count;
-    elsewhere the vocabulary (one query per catalogue version) plays that part.
+    Typo tolerance looks words up once per instance, whatever the row count: on PostgreSQL one
+    short transaction per query with Latin or pinyin words of four letters or more (an EXISTS per
+    word, one more query for a word no product uses), elsewhere the vocabulary (one query per
+    catalogue version).
     """
+
+    MAX_FUZZY_WORDS = 3
 
     def __init__(self, query: str):
         self.query = (query or "").strip()
         self.parsed = parse_query(self.query)
-        self._fuzzy: bool | None = None
+        self._corrections: dict[str, list[str]] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.parsed)
 
-    def _match(self, queryset: QuerySet, parsed: ParsedQuery) -> QuerySet:
-        if _is_postgres():
-            return queryset.filter(_TsMatch(F("search_document"), Value(_tsquery(parsed.plans))))
-        return queryset.alias(**{_PADDED: _padded()}).filter(_like_plans(parsed.plans))
+    @property
+    def corrections(self) -> dict[str, list[str]]:
+        if self._corrections is None:
+            self._corrections = corrections_for(self.parsed.fuzzy_words[:self.MAX_FUZZY_WORDS])
+        return self._corrections
 
-    def _fuzzy_match(self, queryset: QuerySet) -> QuerySet:
-        # The exact search found nothing: each typo-tolerant word becomes every spelling one edit
-        # away, still one tsquery that the GIN index answers (a few hundred terms at most).
-        groups = []
-        for group in self.parsed.plans[0]:
-            words = [t.text for alt in group for t in alt if t.text in self.parsed.fuzzy_words]
-            groups.append(tuple((Term(v),) for v in sorted(edits1(words[0]))) if words else group)
-        return queryset.filter(_TsMatch(F("search_document"), Value(_tsquery([tuple(groups)]))))
+    @property
+    def effective(self) -> ParsedQuery:
+        return _with_corrections(self.parsed, self.corrections)
 
     def filter(self, queryset: QuerySet) -> QuerySet:
         if not self.parsed:
             return queryset
-        if not _is_postgres():
-            parsed = _with_corrections(self.parsed) if self.parsed.fuzzy_words else self.parsed
-            return self._match(queryset, parsed)
-        exact = self._match(queryset, self.parsed)
-        if self._fuzzy is None:
-            self._fuzzy = bool(self.parsed.fuzzy_words) and not exact.exists()
-        return self._fuzzy_match(queryset) if self._fuzzy else exact
+        plans = self.effective.plans
+        if _is_postgres():
+            return queryset.filter(_TsMatch(F("search_document"), Value(_tsquery(plans))))
+        return queryset.alias(**{_PADDED: _padded()}).filter(_like_plans(plans))
 
     def rank(self, queryset: QuerySet) -> QuerySet:
         """Annotate `search_rank` (higher is better) and order by it, newest first among equals."""
         if not self.parsed:
             return queryset
         score = Value(0.0, output_field=FloatField())
-        primary = [group[0][0] for plan in self.parsed.plans for group in plan]
-        for term in dict.fromkeys(primary):
+        # Each group's words and their corrections; a word's characters (a fallback) do not score.
+        scored = [alt[0] for plan in self.effective.plans for group in plan for alt in group if len(alt) == 1]
+        for term in dict.fromkeys(scored):
             score = score + _position_score(term)
         return queryset.annotate(search_rank=score).order_by("-search_rank", "-created_at", "-id")
 

@@ -152,3 +152,14 @@ def test_a_failing_parcel_rolls_the_whole_event_back(station, agent):
     assert set(Parcel.objects.values_list("status", flat=True)) == {P.IN_SHIPMENT}
     assert not TrackingEvent.objects.filter(kind="departed").exists()
     assert not Notification.objects.filter(kind="parcel_departed").exists()
+
+
+def test_the_buyer_reads_the_delivery_code_from_the_api(api_client, station, agent):
+    parcel = handed_over(station)
+    order = parcel.shop_order.order
+    api_client.force_authenticate(order.buyer)
+    listed = api_client.get(f"/api/v1/orders/{order.pk}/parcels/").json()["results"]
+    assert [(p["code"], p["delivery_code"], p["shop_order"]) for p in listed] == [
+        (parcel.code, parcel.delivery_code, parcel.shop_order_id)]
+    api_client.force_authenticate(agent)  # not their order
+    assert api_client.get(f"/api/v1/orders/{order.pk}/parcels/").status_code == 404

@@ -254,3 +254,12 @@ def test_completing_an_undelivered_part_is_a_conflict():
     with pytest.raises(ConflictError):
         services.complete_shop_order(shop_order=part)
 
+
+
+def test_a_cash_payment_already_taken_is_not_cancelled_by_a_click():
+    order = place(payment_method="cod")
+    services.record_cash_payment(order=order, agent=AgentFactory())
+    with pytest.raises(ConflictError) as exc:
+        services.cancel_order(order=order, actor=order.buyer)
+    assert exc.value.code == "paid_in_cash"
+    assert Order.objects.get(pk=order.pk).status == OS.PAID

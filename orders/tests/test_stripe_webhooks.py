@@ -156,6 +156,13 @@ def test_event_for_an_unknown_intent_is_stored_and_ignored(deliver):
     assert not Payment.objects.exists()
 
 
+def test_malformed_event_is_closed_without_effect(deliver, order):
+    broken = event("evt_broken", "payment_intent.succeeded", {"object": "payment_intent"})  # no id
+    assert deliver(broken).status_code == 200
+    assert StripeEvent.objects.get().processed_at is not None
+    assert Order.objects.get().status == Order.Status.PENDING_PAYMENT
+
+
 def test_unhandled_event_types_are_acknowledged(deliver):
     assert deliver(event("evt_cus", "customer.created", {"id": "cus_1", "object": "customer"})).status_code == 200
     assert StripeEvent.objects.get().processed_at is not None

@@ -303,3 +303,10 @@ def test_a_cash_order_shows_paid_once_the_cash_is_recorded(buyer_client, buyer):
     services.record_cash_payment(order=order, agent=AgentFactory())
     html = buyer_client.get(f"/orders/{order.number}/").content.decode()
     assert '<span class="badge">Paid</span>' in html
+
+
+def test_a_line_keeps_the_unit_code_and_pages_show_its_name(buyer_client, buyer):
+    product = ProductFactory(unit=Product.Unit.JIN, unit_weight_kg=Decimal("0.500"))
+    order = place(buyer=buyer, lines=[(product, 3)])
+    assert order.shop_orders.get().lines.get().unit == "jin"
+    assert "3 jin (500 g)" in buyer_client.get(f"/orders/{order.number}/").content.decode()

@@ -162,18 +162,22 @@ def test_postgres_search_uses_the_tsvector_index(postgres, catalogue):
     assert "shops_product_search_tsv" in _plan(queryset)
 
 
-def test_postgres_typo_fallback_uses_the_tsvector_index(postgres, catalogue):
+def test_postgres_typo_correction_finds_the_catalogues_spelling(postgres, catalogue):
     matcher = search.ProductSearch("appel")  # a swap: one edit from apple
-    queryset = matcher.filter(Product.objects.all())
-    assert matcher._fuzzy is True
-    assert "shops_product_search_tsv" in _plan(queryset)
-    assert "Fuji apples from Qixia" in queryset.values_list("title", flat=True)
+    assert matcher.corrections == {"appel": ["apple"]}
+    assert "shops_product_search_tsv" in _plan(matcher.filter(Product.objects.all()))
+    assert "Fuji apples from Qixia" in found("appel")
 
 
-def test_postgres_exact_match_skips_the_typo_fallback(postgres, catalogue):
-    matcher = search.ProductSearch("apple")
-    assert matcher.filter(Product.objects.all()).exists()
-    assert matcher._fuzzy is False
+def test_known_words_are_not_corrected(catalogue):
+    assert search.ProductSearch("apple").corrections == {}
+    assert search.ProductSearch("appl").corrections == {}  # a prefix of a known word
+
+
+def test_unknown_words_without_close_spellings_find_nothing(catalogue):
+    matcher = search.ProductSearch("qwertyu")
+    assert matcher.corrections == {}
+    assert not matcher.filter(Product.objects.all()).exists()
 
 
 def test_postgres_prefix_and_whole_terms(postgres, catalogue):

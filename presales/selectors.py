@@ -1,0 +1,132 @@
+"""Reads for pre-sales and group buying, scoped to the user: the one place that says who may see what."""
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from shops.models import Product
+from shops.selectors import shops_managed_by
+
+from .models import BuyingGroup, GroupDeal, GroupMember, PreOrder, PreSale
+
+
+def _public_product_q(prefix: str = "product__") -> Q:
+    return Q(**{f"{prefix}is_active": True, f"{prefix}shop__is_open": True})
+
+
+# --- Pre-sales ------------------------------------------------------------------------------------------------------
+
+def current_presales() -> QuerySet[PreSale]:
+    """Pre-sales a buyer may order from: open, not cancelled, harvest not over, product on sale."""
+    return (PreSale.objects.filter(_public_product_q(), is_open=True, cancelled_at__isnull=True,
+                                   harvest_end__gte=timezone.localdate())
+            .select_related("product", "product__shop", "product__shop__village", "product__category")
+            .order_by("harvest_start", "id"))
+
+
+def current_presales_for(product: Product) -> QuerySet[PreSale]:
+    """The product page's pre-sales, in one query."""
+    return (PreSale.objects.filter(product=product, is_open=True, cancelled_at__isnull=True,
+                                   harvest_end__gte=timezone.localdate()).order_by("harvest_start", "id"))
+
+
+def public_presale(pk: int) -> PreSale | None:
+    """A pre-sale's public page: any pre-sale of a product on sale (a closed one still says why)."""
+    return (PreSale.objects.filter(_public_product_q(), pk=pk)
+            .select_related("product", "product__shop", "product__shop__village", "product__category").first())
+
+
+def presales_managed_by(user: User) -> QuerySet[PreSale]:
+    if not user.is_authenticated:
+        return PreSale.objects.none()
+    return (PreSale.objects.filter(product__shop__in=shops_managed_by(user))
+            .select_related("product", "product__shop").order_by("-created_at", "-id"))
+
+
+def products_for_offers(user: User) -> QuerySet[Product]:
+    """Products the user may open a pre-sale or group deal for: on sale, in a shop they manage."""
+    if not user.is_authenticated:
+        return Product.objects.none()
+    return (Product.objects.filter(shop__in=shops_managed_by(user), is_active=True)
+            .select_related("shop").order_by("shop__name", "title", "id"))
+
+
+def preorders_for_buyer(user: User) -> QuerySet[PreOrder]:
+    """The only pre-orders a buyer may read or cancel: their own (others are a 404)."""
+    if not user.is_authenticated:
+        return PreOrder.objects.none()
+    return (PreOrder.objects.filter(buyer=user)
+            .select_related("order", "presale", "presale__product", "presale__product__shop")
+            .order_by("-created_at", "-id"))
+
+
+def preorders_of_presale(presale: PreSale) -> QuerySet[PreOrder]:
+    """For the farm: one pre-sale's orders with what a list shows (buyer, order, its part)."""
+    return (PreOrder.objects.filter(presale=presale).select_related("order", "buyer")
+            .prefetch_related("order__shop_orders").order_by("-created_at", "-id"))
+
+
+def preorders_managed_by(user: User) -> QuerySet[PreOrder]:
+    if not user.is_authenticated:
+        return PreOrder.objects.none()
+    return (PreOrder.objects.filter(presale__product__shop__in=shops_managed_by(user))
+            .select_related("order", "buyer", "presale", "presale__product", "presale__product__shop"))
+
+
+# --- Group buying ---------------------------------------------------------------------------------------------------
+
+def open_groups_queryset() -> QuerySet[BuyingGroup]:
+    return (BuyingGroup.objects.filter(status=BuyingGroup.Status.OPEN, expires_at__gt=timezone.now())
+            .order_by("expires_at", "id"))
+
+
+def deals_for_product(product: Product) -> QuerySet[GroupDeal]:
+    """The product page's group offers with their open groups: one query, plus one when there is an offer."""
+    return (GroupDeal.objects.filter(product=product, is_active=True)
+            .prefetch_related(Prefetch("groups", queryset=open_groups_queryset(), to_attr="open_groups"))
+            .order_by("group_size", "id"))
+
+
+def public_deals() -> QuerySet[GroupDeal]:
+    return (GroupDeal.objects.filter(_public_product_q(), is_active=True)
+            .select_related("product", "product__shop", "product__shop__village").order_by("-created_at", "-id"))
+
+
+def public_deal(pk: int) -> GroupDeal | None:
+    return public_deals().filter(pk=pk).first()
+
+
+def deals_managed_by(user: User) -> QuerySet[GroupDeal]:
+    if not user.is_authenticated:
+        return GroupDeal.objects.none()
+    return (GroupDeal.objects.filter(product__shop__in=shops_managed_by(user))
+            .select_related("product", "product__shop").order_by("-created_at", "-id"))
+
+
+def groups_of_deal(deal: GroupDeal) -> QuerySet[BuyingGroup]:
+    return BuyingGroup.objects.filter(deal=deal).order_by("-created_at", "-id")
+
+
+def public_groups() -> QuerySet[BuyingGroup]:
+    """Groups anyone with the link may see (the share page): of products still on sale."""
+    return (BuyingGroup.objects.filter(_public_product_q("deal__product__"))
+            .select_related("deal", "deal__product", "deal__product__shop", "deal__product__shop__village"))
+
+
+def open_groups() -> QuerySet[BuyingGroup]:
+    return public_groups().filter(status=BuyingGroup.Status.OPEN, expires_at__gt=timezone.now()).order_by(
+        "expires_at", "id")
+
+
+def memberships_for_buyer(user: User) -> QuerySet[GroupMember]:
+    """The only places a buyer may read, authorise or leave: their own."""
+    if not user.is_authenticated:
+        return GroupMember.objects.none()
+    return (GroupMember.objects.filter(buyer=user)
+            .select_related("order", "group", "group__deal", "group__deal__product")
+            .order_by("-joined_at", "-id"))
+
+
+def live_membership(user: User, group: BuyingGroup) -> GroupMember | None:
+    if not user.is_authenticated:
+        return None
+    return group.members.filter(buyer=user, status__in=GroupMember.LIVE).select_related("order").first()
