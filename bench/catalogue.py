@@ -181,8 +181,10 @@ def run(*, seconds: float, connections: int, workers: int, threads: int, small: 
     catalogue.add(small)
     _analyze()
     bump_catalogue_version()  # bulk_create skips the services, which bump it themselves
-    print(f"Catalogue benchmark: PostgreSQL {database_url.rsplit('/', 1)[-1]}, Redis {redis_url}, "
-          f"gunicorn {workers} workers x {threads} threads, {connections} connections, {seconds:g} s per target")
+    print(f"Catalogue benchmark: PostgreSQL {database_url.rsplit('/', 1)[-1]} (parallel query off), Redis {redis_url}, "
+          f"gunicorn {workers} workers x {threads} threads (gthread), {connections} keep-alive connections, "
+          f"{seconds:g} s per target, API throttling off (one client address); load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  {small:,} products created in {time.perf_counter() - t0:.1f} s "
           f"({len(catalogue.variants):,} distinct titles, one search document each)")
 

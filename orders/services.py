@@ -439,6 +439,20 @@ def switch_to_cash_on_delivery(*, order: Order) -> Order:
     return order
 
 
+def _stop_card_payment_after_commit(order: Order) -> None:
+    """An unpaid online order that ends must not stay payable at Stripe; a task cancels its intent."""
+    if order.payment_method != Order.PaymentMethod.STRIPE:
+        return
+
+    def enqueue() -> None:
+        from .tasks import cancel_open_intents
+
+        cancel_open_intents.delay(order.pk)
+
+    # robust: a broker outage must not break the caller; a late payment is still settled by the webhook.
+    transaction.on_commit(enqueue, robust=True)
+
+
 # --- Expiry -----------------------------------------------------------------------------------------------------------
 
 def _expire_locked(order: Order) -> bool:
@@ -462,6 +476,7 @@ def _expire_locked(order: Order) -> bool:
             body=lazy_format(gettext_lazy("The time to pay order %(number)s ran out, so it is cancelled and the "
                                           "produce released. You can order again at any time."), params),
             dedupe_key=f"order_expired:{order.pk}")
+    _stop_card_payment_after_commit(order)
     return True
 
 
@@ -557,6 +572,8 @@ def cancel_order(*, order: Order, actor: User, reason: str = "") -> Order:
     reason = (reason or "").strip() or _("Cancelled by the buyer.")
     now = timezone.now()
     was_paid = order.status == OS.PAID
+    if not was_paid:
+        _stop_card_payment_after_commit(order)
     open_parts = [so for so in parts if so.status != SS.CANCELLED]
     for so in open_parts:
         _cancel_part(order, so, reason, now)

@@ -21,3 +21,13 @@ def reconcile_payments() -> int:
 def expire_unpaid_orders() -> int:
     """Beat, every minute: cancel online orders unpaid past their reservation and release their stock."""
     return services.expire_unpaid_orders()
+
+
+@shared_task(name="orders.cancel_open_intents", autoretry_for=(payments.PaymentUnavailable,), retry_backoff=True,
+             max_retries=5)
+def cancel_open_intents(order_id: int) -> int:
+    """After an online order expires or is cancelled unpaid: stop its card payment at Stripe."""
+    from .models import Order
+
+    order = Order.objects.filter(pk=order_id).first()
+    return payments.cancel_open_intents(order=order) if order else 0

@@ -526,7 +526,7 @@ def _sync_member(member: GroupMember) -> None:
 
 def _fill_if_complete(group: BuyingGroup) -> bool:
     """The group row is locked by the caller. Every place taken and authorised: the group fills."""
-    members = list(group.members.filter(status__in=MS.HELD).select_related("order", "buyer").order_by("id"))
+    members = list(group.members.filter(status__in=GroupMember.HELD).select_related("order", "buyer").order_by("id"))
     if group.places_taken < group.size or len(members) < group.size or any(
             m.status != MS.AUTHORISED for m in members):
         return False
@@ -808,7 +808,7 @@ def _join_locked(*, group: BuyingGroup, buyer: User, address: Address, quantity:
     now = timezone.now()
     if group.status != BuyingGroup.Status.OPEN or group.expires_at <= now:
         raise ConflictError(_("This group has closed."), code="group_closed")
-    if group.members.filter(buyer=buyer, status__in=MS.LIVE).exists():
+    if group.members.filter(buyer=buyer, status__in=GroupMember.LIVE).exists():
         raise ConflictError(_("You are already in this group."), code="already_member")
     if group.places_taken >= group.size:
         raise ConflictError(_("This group is full."), code="group_full")
@@ -885,7 +885,7 @@ def _release_member_locked(group: BuyingGroup, member: GroupMember, reason: str,
     order = Order.objects.select_for_update().select_related("buyer").get(pk=member.order_id)
     parts = list(order.shop_orders.select_for_update().order_by("id"))
     member = GroupMember.objects.select_for_update().get(pk=member.pk)
-    if member.status not in MS.HELD:
+    if member.status not in GroupMember.HELD:
         return False
     if any(so.status not in RELEASABLE_PARTS | {SS.CANCELLED} for so in parts):
         log.warning("Group order %s has shipped; its place is kept", order.number)
@@ -916,7 +916,7 @@ def leave_group(*, member: GroupMember, actor: User) -> GroupMember:
         raise PermissionDenied(_("This is not your place."))
     group = BuyingGroup.objects.select_for_update().select_related("deal__product").get(pk=member.group_id)
     member = GroupMember.objects.get(pk=member.pk)
-    if member.status not in MS.HELD or group.status != BuyingGroup.Status.OPEN:
+    if member.status not in GroupMember.HELD or group.status != BuyingGroup.Status.OPEN:
         raise ConflictError(_("You can no longer leave this group."), code="cannot_leave")
     if _release_member_locked(group, member, _("You left the group."), timezone.now(), kind="group_left",
                               subject=gettext_lazy("You left group %(code)s"),
@@ -931,7 +931,7 @@ def leave_group(*, member: GroupMember, actor: User) -> GroupMember:
 def _fail_group_locked(group: BuyingGroup, now) -> None:
     group.status, group.failed_at = BuyingGroup.Status.FAILED, now
     group.save(update_fields=["status", "failed_at"])
-    for member in group.members.filter(status__in=MS.HELD).order_by("id"):
+    for member in group.members.filter(status__in=GroupMember.HELD).order_by("id"):
         _release_member_locked(
             group, member, _("The group did not fill in time."), now, kind="group_failed",
             subject=gettext_lazy("Group %(code)s did not fill"),

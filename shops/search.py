@@ -151,10 +151,10 @@ def _latin_group(word: str) -> Group:
 
 
 def _han_group(word: str) -> Group:
-    if len(word) == 1:
+    if len(word) < 3:
         return ((Term(word),),)
-    # A word jieba did not split as the document did (龙井茶 vs 西湖龙井明前茶) still matches
-    # through its characters, which the title holds one by one; exact matches rank first.
+    # A longer word jieba did not split as the document did (龙井茶 vs 西湖龙井明前茶) still
+    # matches through its characters, which the title holds one by one; exact matches rank first.
     return ((Term(word),), tuple(Term(char) for char in dict.fromkeys(word)))
 
 
@@ -242,8 +242,12 @@ def _like_plans(plans) -> Q:
 
 
 def _position_score(term: Term):
-    """Higher when the term appears earlier in the document (title terms come first); 0 when absent."""
-    position = NullIf(StrIndex(_padded(), Value(_term_pattern(term))), Value(0))
+    """Higher when the term appears earlier in the document (title terms come first); 0 when absent.
+
+    A plain substring position: the filter has already matched whole terms, and ranking thousands
+    of rows is cheaper without padding every document.
+    """
+    position = NullIf(StrIndex(F("search_document"), Value(term.text)), Value(0))
     return Coalesce(Value(1000.0) / (position + Value(10.0)), Value(0.0), output_field=FloatField())
 
 
@@ -631,50 +635,104 @@ def filter_products(queryset: QuerySet, *, category_ids=None, province: str = ""
     return queryset
 
 
+FACET_COUNT_LIMIT = 2000  # above this many results, facet counts would cost more than the page
+
+
 @dataclass
 class CatalogueResults:
-    products: QuerySet  # filtered and sorted, ready for the paginator
-    category_counts: dict  # category id -> products, the category's descendants included
-    province_counts: list  # (province, products), all filters but the province applied
+    """A listing's products (filtered, searched, sorted) and, once counted, its facets."""
+
+    form: CatalogueFilterForm
+    base: QuerySet  # the public products, before any filter
     search: ProductSearch
-    category_options: list = field(default_factory=list)  # (slug, label, count, selected) for the select
-    province_options: list = field(default_factory=list)  # (province, count, selected)
+    products: QuerySet  # ready for the paginator
+    category_counts: dict = field(default_factory=dict)  # category id -> products, descendants included
+    province_counts: dict = field(default_factory=dict)  # province -> products
+    counted: bool = False
+    category_options: list = field(default_factory=list)  # (slug, label, count or None, selected)
+    province_options: list = field(default_factory=list)  # (province, count or None, selected)
 
+    def _filtered(self, *, category: bool, province: bool) -> QuerySet:
+        form = self.form
+        ids = None
+        if category and form.selected_category is not None:
+            ids = form.tree.descendant_ids(form.selected_category)
+        elif form.fixed_category is not None:
+            ids = form.tree.descendant_ids(form.fixed_category)  # the category page never leaves its category
+        queryset = filter_products(
+            _plain(self.base), category_ids=ids, province=form.value("province", "") if province else "",
+            min_price=form.value("min_price"), max_price=form.value("max_price"),
+            in_stock=bool(form.value("in_stock", False)), certified=bool(form.value("certified", False)))
+        return self.search.filter(queryset)
 
-def _options(form: CatalogueFilterForm, category_counts: dict, province_counts: list) -> tuple[list, list]:
-    chosen_category = form.data.get("category", "")
-    categories = []
-    if form.fixed_category is None:
-        for slug, label in form.tree.choices():
-            count = category_counts.get(form.tree.by_slug[slug].pk, 0)
-            categories.append((slug, label, count, slug == chosen_category))
-    chosen_province = form.value("province", "")
-    provinces = [(name, count, name == chosen_province) for name, count in province_counts]
-    if chosen_province and chosen_province not in dict(province_counts):
-        provinces.append((chosen_province, 0, True))
-    return categories, provinces
+    def count_facets(self, total: int) -> None:
+        """Count products per category and per province, each with every other filter applied.
+
+        One GROUP BY query when neither facet is chosen, two when one is; none above
+        FACET_COUNT_LIMIT results, where the options are listed without counts (one small query).
+        """
+        form = self.form
+        category_chosen = form.fixed_category is None and form.selected_category is not None
+        province_chosen = bool(form.value("province", ""))
+        by_category: dict = {}
+        if total <= FACET_COUNT_LIMIT:
+            self.counted = True
+            if not category_chosen and not province_chosen:
+                rows = (self._filtered(category=True, province=True)
+                        .values_list("category_id", "shop__village__province").annotate(n=Count("id")))
+                for category_id, province, n in rows:
+                    by_category[category_id] = by_category.get(category_id, 0) + n
+                    self.province_counts[province] = self.province_counts.get(province, 0) + n
+            else:
+                rows = self._filtered(category=False, province=True).values_list("category_id").annotate(n=Count("id"))
+                by_category = dict(rows)
+                rows = (self._filtered(category=True, province=False)
+                        .values_list("shop__village__province").annotate(n=Count("id")))
+                self.province_counts = dict(rows)
+        else:
+            from .models import Village
+
+            provinces = (Village.objects.filter(shops__is_open=True).values_list("province", flat=True)
+                         .distinct().order_by("province"))
+            self.province_counts = dict.fromkeys(provinces)
+        for category_id, n in by_category.items():
+            node = form.tree.by_id.get(category_id)
+            while node is not None:
+                self.category_counts[node.pk] = self.category_counts.get(node.pk, 0) + n
+                node = form.tree.by_id.get(node.parent_id)
+        self._options()
+
+    def _options(self) -> None:
+        form = self.form
+        chosen_category = form.data.get("category", "")
+        if form.fixed_category is None:
+            self.category_options = [
+                (slug, label, self.count_or_none(self.category_counts.get(form.tree.by_slug[slug].pk)),
+                 slug == chosen_category)
+                for slug, label in form.tree.choices()]
+        chosen = form.value("province", "")
+        names = sorted({*self.province_counts, *([chosen] if chosen else [])} - {None, ""})
+        self.province_options = [(name, self.count_or_none(self.province_counts.get(name)), name == chosen)
+                                 for name in names]
+
+    def count_or_none(self, n):
+        """A facet count for display: None when the facets were too many to count."""
+        return (n or 0) if self.counted else None
 
 
 def _plain(queryset: QuerySet) -> QuerySet:
     return queryset.select_related(None).prefetch_related(None).order_by()
 
 
-def catalogue_results(queryset: QuerySet, form: CatalogueFilterForm, *, facets: bool = True) -> CatalogueResults:
-    """Apply the form's valid filters, the search and the sort; count the category and province facets.
-
-    Each facet counts with every other filter applied but its own, so a buyer sees what choosing
-    another value would give. Two GROUP BY queries, whatever the number of products.
-    """
+def catalogue_results(queryset: QuerySet, form: CatalogueFilterForm) -> CatalogueResults:
+    """Apply the form's valid filters, the search and the sort; the facets are counted afterwards
+    (`count_facets`), once the paginator knows how many products matched."""
     search = ProductSearch(form.value("q", ""))
-    tree = form.tree
     category = form.selected_category
-    common = {
-        "min_price": form.value("min_price"), "max_price": form.value("max_price"),
-        "in_stock": bool(form.value("in_stock", False)), "certified": bool(form.value("certified", False)),
-    }
-    province = form.value("province", "")
-    category_ids = tree.descendant_ids(category) if category is not None else None
-    products = search.filter(filter_products(queryset, category_ids=category_ids, province=province, **common))
+    products = search.filter(filter_products(
+        queryset, category_ids=form.tree.descendant_ids(category) if category is not None else None,
+        province=form.value("province", ""), min_price=form.value("min_price"), max_price=form.value("max_price"),
+        in_stock=bool(form.value("in_stock", False)), certified=bool(form.value("certified", False))))
     sort = form.chosen_sort
     if sort == SORT_RELEVANCE and search:
         products = search.rank(products)
@@ -684,24 +742,7 @@ def catalogue_results(queryset: QuerySet, form: CatalogueFilterForm, *, facets: 
         products = products.order_by("-price", "-id")
     else:
         products = products.order_by("-created_at", "-id")
-    category_counts: dict = {}
-    province_counts: list = []
-    if facets:
-        # The category page keeps its category: its facet counts its subcategories.
-        facet_ids = category_ids if form.fixed_category is not None else None
-        by_category = search.filter(_plain(filter_products(queryset, category_ids=facet_ids, province=province,
-                                                           **common)))
-        for category_id, count in by_category.values_list("category_id").annotate(n=Count("id")):
-            node = tree.by_id.get(category_id)
-            while node is not None:
-                category_counts[node.pk] = category_counts.get(node.pk, 0) + count
-                node = tree.by_id.get(node.parent_id)
-        by_province = search.filter(_plain(filter_products(queryset, category_ids=category_ids, **common)))
-        province_counts = list(by_province.values_list("shop__village__province").annotate(n=Count("id"))
-                               .order_by("shop__village__province"))
-    category_options, province_options = _options(form, category_counts, province_counts)
-    return CatalogueResults(products=products, category_counts=category_counts, province_counts=province_counts,
-                            search=search, category_options=category_options, province_options=province_options)
+    return CatalogueResults(form=form, base=queryset, search=search, products=products)
 
 
 def removal_links(params, form: CatalogueFilterForm) -> list[tuple[str, str]]:

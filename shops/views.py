@@ -41,6 +41,7 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     form.is_valid()
     results = search.catalogue_results(selectors.public_products(), form)
     page = paginate(request, results.products)
+    results.count_facets(page.paginator.count)
     removals = search.removal_links(request.GET, form)
     context = {
         "form": form, "page": page, "results": results, "category": form.selected_category,
@@ -49,7 +50,7 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     }
     if fixed_category is not None:
         context["ancestors"] = tree.ancestors(fixed_category)
-        context["subcategories"] = [(child, results.category_counts.get(child.pk, 0))
+        context["subcategories"] = [(child, results.count_or_none(results.category_counts.get(child.pk)))
                                     for child in tree.children.get(fixed_category.pk, [])]
     response = render(request, template, context)
     if results.search and page.paginator.count == 0:

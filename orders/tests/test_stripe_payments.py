@@ -290,3 +290,24 @@ def test_reconcile_applies_stored_events_whose_task_was_lost(localstripe):
     assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
     stored.refresh_from_db()
     assert stored.processed_at is not None
+
+
+def test_expiring_an_unpaid_order_cancels_its_intent_at_stripe(localstripe, django_capture_on_commit_callbacks):
+    from orders import services
+
+    order = make_order(stock=10)
+    details = payments.start_payment(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expire_order(order=order)
+    assert client().v1.payment_intents.retrieve(details["payment_intent"]).status == "canceled"
+    assert Payment.objects.get(intent_id=details["payment_intent"]).status == Payment.Status.CANCELLED
+
+
+def test_buyer_cancelling_an_unpaid_order_cancels_its_intent(localstripe, django_capture_on_commit_callbacks):
+    from orders import services
+
+    order = make_order(stock=10)
+    details = payments.start_payment(order=order)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_order(order=order, actor=order.buyer)
+    assert client().v1.payment_intents.retrieve(details["payment_intent"]).status == "canceled"

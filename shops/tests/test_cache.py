@@ -121,10 +121,23 @@ def test_gzipped_hit_is_a_valid_stream_of_the_same_page(product):
     assert len(packed.content) < len(plain.content) / 2
 
 
-def test_pending_messages_and_sessions_skip_the_cache(client, product):
+@pytest.mark.parametrize("cookie", ["sessionid", "messages"])
+def test_a_session_or_a_waiting_message_skips_the_cache(client, product, cookie):
     client.get("/")
-    client.cookies["sessionid"] = "whatever"
+    client.cookies[cookie] = "whatever"
     assert "X-Catalogue-Cache" not in client.get("/")
+
+
+def test_a_flash_message_is_shown_not_a_cached_page(client, product):
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+
+    Client().get("/")  # cached without the message
+    storage = CookieStorage(RequestFactory().get("/"))
+    client.cookies["messages"] = storage._encode([Message(25, "Thank you for your order")])
+    response = client.get("/")
+    assert "Thank you for your order" in response.content.decode()
 
 
 def test_not_found_is_not_cached(client):

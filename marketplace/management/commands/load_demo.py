@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-DEMO_APPS = ["accounts", "shops", "orders", "logistics", "traceability", "monitoring", "notifications", "presales", "demand"]
+DEMO_APPS = ["accounts", "shops", "orders", "logistics", "traceability", "monitoring", "notifications", "presales",
+             "demand"]
 
 
 class Command(BaseCommand):
