@@ -99,6 +99,15 @@ class LoadResult:
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    def merge(self, other: "LoadResult") -> "LoadResult":
+        """Two runs of the same target as one."""
+        statuses = dict(self.statuses)
+        for status, n in other.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+        return LoadResult(path=self.path, seconds=self.seconds + other.seconds,
+                          requests=self.requests + other.requests, errors=self.errors + other.errors,
+                          statuses=statuses, latencies=self.latencies + other.latencies)
+
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")

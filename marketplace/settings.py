@@ -129,6 +129,9 @@ if REDIS_URL:
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "farmgate"}}
+# Catalogue cache: each process keeps the catalogue version, pushed by Redis pub/sub, and its most
+# used pages, so a cached page costs no round trip (shops/cache.py). On in production with Redis.
+CATALOGUE_VERSION_FEED = env.bool("CATALOGUE_VERSION_FEED", default=PRODUCTION and bool(REDIS_URL))
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -275,6 +278,14 @@ SPECTACULAR_SETTINGS = {
         "SensorUnitEnum": "monitoring.models.Sensor.Unit",
         "ParcelStatusEnum": "logistics.models.Parcel.Status",
         "ShipmentStatusEnum": "logistics.models.Shipment.Status",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "ShopOrderStatusEnum": "orders.models.ShopOrder.Status",
+        "PaymentStatusEnum": "orders.models.Payment.Status",
+        "RefundStatusEnum": "orders.models.Refund.Status",
+        "PreOrderStatusEnum": "presales.models.PreOrder.Status",
+        "PreOrderPaymentEnum": "presales.models.PreOrder.Payment",
+        "BuyingGroupStatusEnum": "presales.models.BuyingGroup.Status",
+        "GroupMemberStatusEnum": "presales.models.GroupMember.Status",
     },
 }
 

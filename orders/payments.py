@@ -468,8 +468,10 @@ def payments_to_reconcile(*, now=None):
     or cancelled within the last day (a success whose webhook was lost is then settled as a late payment)."""
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.ORDER_PAYMENT_RECONCILE_MINUTES)
+    # Authorised holds (pre-sales, groups) wait for capture by design, often for days: not lost webhooks.
     return (Payment.objects.filter(provider=Payment.Provider.STRIPE, intent_id__isnull=False,
                                    status__in=OPEN_PAYMENT_STATUSES, created_at__lte=cutoff)
+            .exclude(status=Payment.Status.REQUIRES_CAPTURE)
             .filter(Q(order__status=Order.Status.PENDING_PAYMENT)
                     | Q(order__status=Order.Status.CANCELLED, order__cancelled_at__gte=now - timedelta(days=1)))
             .order_by("created_at", "id"))

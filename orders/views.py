@@ -25,7 +25,7 @@ from .forms import (
     NewAddressForm,
     ShipToForm,
 )
-from .models import CartItem, Order, ShopOrder
+from .models import CartItem, Order, Payment, ShopOrder
 
 PAGE_SIZE = 10
 
@@ -128,6 +128,8 @@ def cart_remove(request, pk: int):
 def _pay_url(order: Order) -> str:
     if order.status != Order.Status.PENDING_PAYMENT or order.payment_method != Order.PaymentMethod.STRIPE:
         return ""
+    if order.payments.filter(status=Payment.Status.REQUIRES_CAPTURE).exists():
+        return ""  # an authorised hold (pre-sale, group) is charged later, not paid now
     try:
         return reverse("orders:pay", args=[order.number])
     except NoReverseMatch:  # online payment pages not installed

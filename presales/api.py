@@ -2,7 +2,15 @@
 service or selector. Querysets are scoped to the user, so another user's pre-order or place is a 404."""
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -82,14 +90,19 @@ class PreSaleUpdateSerializer(serializers.Serializer):
                                      max_value=services.MAX_PRICE)
 
 
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=200)
+class HarvestFailedSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="What happened to the harvest; every buyer reads it.")
 
 
-class OptionalReasonSerializer(serializers.Serializer):
+class PreOrderSellerCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="The buyer reads this.")
+
+
+class PreOrderBuyerCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class _AddressField(serializers.PrimaryKeyRelatedField):
     """One of the signed-in buyer's addresses; anyone else's is 'does not exist'."""
 
@@ -261,7 +274,8 @@ def _authorise(request, order) -> Response:
     data.is_valid(raise_exception=True)
     token, method = data.validated_data.get("token", ""), data.validated_data.get("payment_method", "")
     if token and not token.startswith("tok_"):
-        raise serializers.ValidationError({"token": ["Expected a Stripe.js card token (tok_...)."]})
+        raise serializers.ValidationError({"token": [_("The card details could not be read. Please enter them "
+                                                       "again.")]})
     try:
         if token or method:
             result = services.authorise_card(order=order, token=token, payment_method=method)
@@ -289,7 +303,7 @@ AUTHORISE_SCHEMA = extend_schema(
     retrieve=extend_schema(description="One pre-sale, also when closed or cancelled."),
 )
 class PreSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+                     viewsets.GenericViewSet):
     """Pre-sales of coming harvests. Farmers create and manage their own; anyone reads; buyers order."""
 
     serializer_class = PreSaleSerializer
@@ -324,10 +338,6 @@ class PreSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         presale = services.update_presale(presale=presale, actor=request.user, **data.validated_data)
         return Response(PreSaleSerializer(presale).data)
 
-    @extend_schema(exclude=True)
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
-
     @extend_schema(responses={200: PreSaleSerializer(many=True)})
     @action(detail=False, methods=["get"], permission_classes=[permissions.IsAuthenticated])
     def mine(self, request):
@@ -335,12 +345,12 @@ class PreSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         page = self.paginate_queryset(selectors.presales_managed_by(request.user))
         return self.get_paginated_response(PreSaleSerializer(page, many=True).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: PreSaleSerializer, 400: None, 404: NOT_FOUND})
+    @extend_schema(request=HarvestFailedSerializer, responses={200: PreSaleSerializer, 400: None, 404: NOT_FOUND})
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
     def cancel(self, request, pk=None):
         """The harvest failed: every buyer is released (card authorisation cancelled) or refunded, and told."""
         presale = self.get_object()
-        data = ReasonSerializer(data=request.data)
+        data = HarvestFailedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         presale = services.cancel_presale(presale=presale, actor=request.user, reason=data.validated_data["reason"])
         return Response(PreSaleSerializer(presale).data)
@@ -357,7 +367,8 @@ class PreSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         preorder = selectors.preorders_for_buyer(request.user).get(pk=preorder.pk)
         return Response(PreOrderSerializer(preorder).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: SellerPreOrderSerializer(many=True), 404: NOT_FOUND})
+    @extend_schema(responses={200: SellerPreOrderSerializer(many=True), 404: NOT_FOUND},
+                   operation_id="v1_presales_preorders_of_presale")
     @action(detail=True, methods=["get"], url_path="orders", permission_classes=[permissions.IsAuthenticated])
     def preorders(self, request, pk=None):
         """The pre-orders of one of your pre-sales."""
@@ -365,16 +376,17 @@ class PreSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         page = self.paginate_queryset(selectors.preorders_of_presale(presale))
         return self.get_paginated_response(SellerPreOrderSerializer(page, many=True).data)
 
-    @extend_schema(request=ReasonSerializer, responses={200: SellerPreOrderSerializer, 400: None, 404: NOT_FOUND,
-                                                        409: CONFLICT},
-                   parameters=[OpenApiParameter("preorder_id", int, OpenApiParameter.PATH)])
+    @extend_schema(request=PreOrderSellerCancelSerializer, responses={200: SellerPreOrderSerializer, 400: None,
+                                                                      404: NOT_FOUND, 409: CONFLICT},
+                   parameters=[OpenApiParameter("preorder_id", int, OpenApiParameter.PATH)],
+                   operation_id="v1_presales_preorders_seller_cancel")
     @action(detail=True, methods=["post"], url_path=r"orders/(?P<preorder_id>[0-9]+)/cancel",
             permission_classes=[permissions.IsAuthenticated])
     def cancel_preorder(self, request, pk=None, preorder_id=None):
         """Cancel one pre-order of your pre-sale (until it ships), telling the buyer why."""
         presale = self.get_object()
         preorder = get_object_or_404(selectors.preorders_of_presale(presale), pk=preorder_id)
-        data = ReasonSerializer(data=request.data)
+        data = PreOrderSellerCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.seller_cancel_preorder(preorder=preorder, actor=request.user, reason=data.validated_data["reason"])
         return Response(SellerPreOrderSerializer(selectors.preorders_of_presale(presale).get(pk=preorder.pk)).data)
@@ -395,13 +407,13 @@ class PreOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def authorise(self, request, pk=None):
         return _authorise(request, self.get_object().order)
 
-    @extend_schema(request=OptionalReasonSerializer, responses={200: PreOrderSerializer, 404: NOT_FOUND,
-                                                                409: CONFLICT})
+    @extend_schema(request=PreOrderBuyerCancelSerializer, responses={200: PreOrderSerializer, 404: NOT_FOUND,
+                                                                     409: CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel (until the farm accepts it): the card reservation is released, an up-front payment refunded."""
         preorder = self.get_object()
-        data = OptionalReasonSerializer(data=request.data)
+        data = PreOrderBuyerCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.cancel_preorder(preorder=preorder, actor=request.user, reason=data.validated_data["reason"])
         return Response(PreOrderSerializer(self.get_queryset().get(pk=preorder.pk)).data)
@@ -411,7 +423,7 @@ class PreOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 @extend_schema_view(list=extend_schema(parameters=[PRODUCT_FILTER], description="Group offers on products on sale."))
 class GroupDealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       mixins.UpdateModelMixin, viewsets.GenericViewSet):
+                       viewsets.GenericViewSet):
     """Group offers: N buyers who join within the time limit each pay the group price."""
 
     serializer_class = GroupDealSerializer
@@ -438,10 +450,6 @@ class GroupDealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         data.is_valid(raise_exception=True)
         deal = services.update_group_deal(deal=deal, actor=request.user, **data.validated_data)
         return Response(GroupDealSerializer(deal).data)
-
-    @extend_schema(exclude=True)
-    def update(self, request, *args, **kwargs):
-        return self.partial_update(request, *args, **kwargs)
 
     @extend_schema(responses={200: GroupDealSerializer(many=True)})
     @action(detail=False, methods=["get"], permission_classes=[permissions.IsAuthenticated])

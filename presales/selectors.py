@@ -79,11 +79,27 @@ def open_groups_queryset() -> QuerySet[BuyingGroup]:
             .order_by("expires_at", "id"))
 
 
+# Open groups shown per offer on the product page (the group list page has them all).
+GROUPS_SHOWN = 5
+
+
 def deals_for_product(product: Product) -> QuerySet[GroupDeal]:
     """The product page's group offers with their open groups: one query, plus one when there is an offer."""
     return (GroupDeal.objects.filter(product=product, is_active=True)
-            .prefetch_related(Prefetch("groups", queryset=open_groups_queryset(), to_attr="open_groups"))
+            .prefetch_related(Prefetch("groups", queryset=open_groups_queryset()[:GROUPS_SHOWN],
+                                       to_attr="open_groups"))
             .order_by("group_size", "id"))
+
+
+def with_offers(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Prefetch what the product-page includes read, for a view that renders them for many products."""
+    return products.prefetch_related(
+        Prefetch("presales", queryset=PreSale.objects.filter(
+            is_open=True, cancelled_at__isnull=True, harvest_end__gte=timezone.localdate()).order_by(
+            "harvest_start", "id"), to_attr="current_presales"),
+        Prefetch("group_deals", queryset=GroupDeal.objects.filter(is_active=True).order_by("group_size", "id")
+                 .prefetch_related(Prefetch("groups", queryset=open_groups_queryset(), to_attr="open_groups")),
+                 to_attr="group_offers"))
 
 
 def public_deals() -> QuerySet[GroupDeal]:

@@ -45,7 +45,7 @@ from orders import payments, shipping
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderLine, Payment, ShopOrder
-from orders.states import move_order, move_shop_order
+from orders.states import move_shop_order
 from shops.cache import bump_catalogue_version
 from shops.models import Product
 from shops.selectors import can_manage_shop
@@ -251,10 +251,11 @@ def create_presale(*, actor: User, product: Product, harvest_start: date, harves
     _require_manager(actor, product.shop)
     errors: dict[str, list[str]] = {}
     _check_window(harvest_start, harvest_end, errors)
+    values = {}
     for field, check in (("capacity", lambda: _whole(capacity, "capacity", 1, MAX_CAPACITY)),
                          ("price", lambda: _price(price, "price"))):
         try:
-            check()
+            values[field] = check()
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if not product.is_active:
@@ -262,8 +263,7 @@ def create_presale(*, actor: User, product: Product, harvest_start: date, harves
     if errors:
         raise ValidationError(errors)
     presale = PreSale.objects.create(product=product, harvest_start=harvest_start, harvest_end=harvest_end,
-                                     capacity=_whole(capacity, "capacity", 1, MAX_CAPACITY),
-                                     price=_price(price, "price"))
+                                     **values)
     bump_catalogue_version()
     return presale
 
@@ -715,7 +715,7 @@ def release_unpaid_preorders(*, now=None, limit: int = 200) -> int:
     stale = list(PreOrder.objects.filter(status__in=PreOrder.LIVE, presale__cancelled_at__lte=now - timedelta(
         minutes=5)).exclude(order__shop_orders__status__in=SHIPPED_PARTS).order_by("id")
         .values_list("pk", flat=True)[:limit])
-    for pk in due + stale:
+    for pk in dict.fromkeys(due + stale):
         preorder = PreOrder.objects.select_related("order", "presale").get(pk=pk)
         try:
             if pk in due:

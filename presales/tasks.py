@@ -1,13 +1,28 @@
 """Presales' Celery tasks: thin, load by id, call a service, idempotent; Stripe outages are retried."""
+import logging
+
 from celery import shared_task
 
+from marketplace.errors import ConflictError
 from orders.models import Order
 from orders.payments import PaymentUnavailable
 
 from . import services
 from .models import GroupMember, PreOrder
 
+log = logging.getLogger(__name__)
 RETRY = {"autoretry_for": (PaymentUnavailable,), "retry_backoff": True, "max_retries": 8}
+
+
+def _outcome(call) -> str:
+    """The status a service leaves; a conflict a retry cannot fix (shipped meanwhile ...) is logged, not raised."""
+    try:
+        return call().status
+    except PaymentUnavailable:
+        raise
+    except ConflictError as exc:
+        log.warning("Presales task stopped: %s", exc.message)
+        return exc.code
 
 
 @shared_task(name="presales.release_for_failed_harvest", **RETRY)
@@ -16,7 +31,7 @@ def release_for_failed_harvest(preorder_id: int) -> str:
     preorder = PreOrder.objects.filter(pk=preorder_id).first()
     if preorder is None:
         return "missing"
-    return services.release_for_failed_harvest(preorder=preorder).status
+    return _outcome(lambda: services.release_for_failed_harvest(preorder=preorder))
 
 
 @shared_task(name="presales.capture_presale_order", **RETRY)
@@ -25,7 +40,7 @@ def capture_presale_order(order_id: int) -> str:
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return "missing"
-    return services.capture_presale_order(order=order).status
+    return _outcome(lambda: services.capture_presale_order(order=order))
 
 
 @shared_task(name="presales.confirm_group_member", **RETRY)
@@ -34,7 +49,7 @@ def confirm_group_member(member_id: int) -> str:
     member = GroupMember.objects.filter(pk=member_id).first()
     if member is None:
         return "missing"
-    return services.confirm_group_member(member=member).status
+    return _outcome(lambda: services.confirm_group_member(member=member))
 
 
 @shared_task(name="presales.release_order_hold", **RETRY)

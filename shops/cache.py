@@ -18,12 +18,14 @@ import hashlib
 import os
 import re
 import struct
+import threading
 import time
 import zlib
+from collections import OrderedDict
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -46,19 +48,132 @@ def _initial_version() -> int:
     return time.time_ns() // 1000
 
 
+# --- The version, pushed to every process ---------------------------------------------------
+
+def _redis_client():
+    """The raw client of the default cache when it is Redis and the feed is on, else None."""
+    if not getattr(settings, "CATALOGUE_VERSION_FEED", False):
+        return None
+    try:
+        from django_redis import get_redis_connection
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover - django-redis is a pinned dependency
+        return None
+    if not isinstance(caches["default"], RedisCache):
+        return None
+    return get_redis_connection("default")
+
+
+class VersionFeed:
+    """This process's copy of the catalogue version, pushed by Redis pub/sub.
+
+    Every bump publishes the new version on a channel; one daemon thread per process applies it
+    (within a millisecond or so), so a cached page is served without asking Redis anything.
+    Until the subscription is up, or while it is broken, `current()` is None and callers read
+    the version from the cache as before: a lost connection costs speed, never freshness.
+    The thread pings every few seconds, so even a silently dead connection is noticed.
+    """
+
+    PING_SECONDS = 3
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._owner = None  # (pid, pool) the running thread serves; a fork or new settings restart it
+        self.version: int | None = None
+
+    def current(self) -> int | None:
+        client = _redis_client()
+        if client is None:
+            if self._owner is not None:
+                self.stop()
+            return None
+        # The pool, not the client: django-redis hands out a new client object on every call.
+        owner = (os.getpid(), id(client.connection_pool))
+        if self._owner != owner:
+            with self._lock:
+                if self._owner != owner:
+                    self._owner, self.version = owner, None
+                    threading.Thread(target=self._listen, args=(client, owner), daemon=True,
+                                     name="catalogue-version-feed").start()
+        return self.version
+
+    def stop(self) -> None:
+        """Let the thread end (within a second) and forget the version."""
+        self._owner, self.version = None, None
+
+    def pushed(self, version: int) -> None:
+        """A version this process has just written: seen here at once, before its message returns."""
+        if self.version is not None:
+            self.version = max(self.version, version)
+
+    def _listen(self, client, owner) -> None:
+        channel = _channel(client)
+        while self._owner == owner:
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(channel)
+                # Read only once subscribed, so that no bump can fall between the two.
+                value = client.get(_raw_version_key())
+                self.version = int(value) if value is not None else None
+                pinged = time.monotonic()
+                while self._owner == owner:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None and message.get("type") == "message":
+                        self.version = max(self.version or 0, int(message["data"]))
+                    if time.monotonic() - pinged > self.PING_SECONDS:
+                        pubsub.ping()  # raises on a dead connection
+                        pinged = time.monotonic()
+            except Exception:
+                # Whatever went wrong, fall back to reading the cache until subscribed again.
+                if self._owner == owner:
+                    self.version = None
+                time.sleep(1)
+            finally:
+                pubsub.close()
+
+
+version_feed = VersionFeed()
+
+
+def _raw_version_key() -> str:
+    return cache.make_key(VERSION_KEY)
+
+
+def _channel(client) -> str:
+    # Channels span every database of the server: the key prefix and the database keep them apart.
+    return f"{_raw_version_key()}@{client.connection_pool.connection_kwargs.get('db', 0)}"
+
+
+def _publish(version) -> None:
+    client = _redis_client()
+    if client is None or version is None:
+        return
+    version_feed.pushed(int(version))
+    try:
+        client.publish(_channel(client), int(version))
+    except Exception:  # a cache outage is a cache miss, never a failed write
+        version_feed.version = None
+
+
 def catalogue_version() -> int:
+    pushed = version_feed.current()
+    if pushed is not None:
+        return pushed
     version = cache.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, _initial_version(), timeout=None)
+        if cache.add(VERSION_KEY, _initial_version(), timeout=None):
+            _publish(cache.get(VERSION_KEY))
         version = cache.get(VERSION_KEY) or 1
     return version
 
 
 def _bump() -> None:
     try:
-        cache.incr(VERSION_KEY)
+        version = cache.incr(VERSION_KEY)
     except ValueError:  # no version yet
-        cache.set(VERSION_KEY, _initial_version(), timeout=None)
+        version = _initial_version()
+        cache.set(VERSION_KEY, version, timeout=None)
+    _publish(version)
 
 
 def bump_catalogue_version() -> None:
@@ -75,19 +190,68 @@ def catalogue_key(*parts) -> str:
     return ":".join(["catalogue", str(catalogue_version()), *map(str, parts)])
 
 
-def page_cache_key(request) -> str:
-    """Path + sorted query + language; the catalogue version is stored in the entry and checked on read.
+# --- Pages -----------------------------------------------------------------------------------
 
-    Reading the version and the entry together (one MGET) halves the round trips of a hit; an
-    entry of an older version is never served, and is overwritten in place instead of lingering.
-    """
+def page_cache_key(request) -> str:
+    """Path + sorted query + language; the catalogue version is stored in the entry and checked on read."""
     query = sorted((k, v) for k in request.GET for v in request.GET.getlist(k))
     raw = repr((request.path, query, get_language() or "")).encode()
     return "catalogue:page:" + hashlib.sha256(raw).hexdigest()[:40]
 
 
+class _LocalPages:
+    """The most used pages, kept in this process as well while the version feed is up: a hit then
+    costs no network round trip at all. Bounded in number and age (as the shared entries are);
+    an entry of an older version is never served."""
+
+    SIZE = 200
+
+    def __init__(self):
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: int):
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            entry, expires = found
+            if entry["version"] != version or expires < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: dict) -> None:
+        with self._lock:
+            self._entries[key] = (entry, time.monotonic() + PAGE_TIMEOUT)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+local_pages = _LocalPages()
+
+
 def _lookup(key: str) -> tuple[int, dict | None]:
-    """(current version, the entry if it belongs to that version) in one round trip."""
+    """(current version, the entry if it belongs to that version).
+
+    With the version feed up: this process's pages, else one GET. Without it: the version and
+    the entry together in one MGET. An entry of an older version is never served.
+    """
+    version = version_feed.current()
+    if version is not None:
+        entry = local_pages.get(key, version)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is None or entry.get("version") != version:
+                return version, None
+            local_pages.put(key, entry)
+        return version, entry
     found = cache.get_many([VERSION_KEY, key])
     version = found.get(VERSION_KEY)
     if version is None:
@@ -198,7 +362,10 @@ def cache_catalogue_page(view=None, *, on_hit=None):
                  and not response.cookies and response.get("Content-Type", "").startswith("text/html"))
         if store:
             # The version read before rendering: a page rendered across a bump is stale at once.
-            cache.set(key, _entry(response, version), timeout=PAGE_TIMEOUT)
+            entry = _entry(response, version)
+            cache.set(key, entry, timeout=PAGE_TIMEOUT)
+            if version_feed.version is not None:
+                local_pages.put(key, entry)
             response["X-Catalogue-Cache"] = "miss"
         if response.status_code == 200:
             _browser_headers(response, store)

@@ -21,6 +21,7 @@ of every such spelling, elsewhere by edit distance over the catalogue's vocabula
 """
 import bisect
 import hashlib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -29,9 +30,10 @@ from decimal import Decimal
 import jieba
 from django import forms
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import BooleanField, Count, F, FloatField, Func, Q, QuerySet, TextField, Value
+from django.db import DatabaseError, connection
+from django.db.models import BooleanField, Case, Count, F, FloatField, Func, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf, StrIndex
+from django.db.models.lookups import Exact, LessThan
 from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from pypinyin import Style, lazy_pinyin
@@ -47,6 +49,7 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 MAX_QUERY_LENGTH = 100
 MAX_GROUPS = 8
 FUZZY_MIN_LENGTH = 4
+MAX_CORRECTIONS = 5
 # Words a buyer types around what they want ("a box of apples"); they would otherwise have to match too.
 STOP_WORDS = frozenset({"a", "an", "and", "the", "of", "for", "with", "in", "to", "from", "fresh"})
 
@@ -113,12 +116,19 @@ def terms(text: str, *, characters: bool = False) -> list[str]:
     return list(out)
 
 
+# Section marks in a document: neither a query term nor a tsvector lexeme (the parser skips them).
+TITLE_END, EXTRA_START = "§", "¶"
+
+
 def build_document(*, title: str, description: str = "", extra: list[str] | tuple = ()) -> str:
-    """The search document: title terms first (they rank first), then description and extra words."""
-    words: dict[str, None] = dict.fromkeys(terms(title, characters=True))
-    words.update(dict.fromkeys(terms(strip_tags(description or "")[:500])))
-    words.update(dict.fromkeys(terms(" ".join(extra))))
-    return " ".join(words)
+    """The search document: title terms § description terms ¶ extra words (the category names).
+
+    Each section lists a term once; the title comes first, and ranking knows where it ends.
+    """
+    title_terms = terms(title, characters=True)
+    in_title = set(title_terms)
+    description_terms = [t for t in terms(strip_tags(description or "")[:500]) if t not in in_title]
+    return " ".join([*title_terms, TITLE_END, *description_terms, EXTRA_START, *terms(" ".join(extra))])
 
 
 # --- Queries -------------------------------------------------------------------------------
@@ -241,14 +251,53 @@ def _like_plans(plans) -> Q:
     return condition
 
 
-def _position_score(term: Term):
-    """Higher when the term appears earlier in the document (title terms come first); 0 when absent.
+def _term_score(term: Term):
+    """10 and a little more the earlier it comes when the term is in the title, 1 when it is
+    elsewhere in the document, 0 when absent. A plain substring position: the filter has
+    already matched whole terms, and thousands of rows rank faster without padding each one."""
+    position = StrIndex(F("search_document"), Value(term.text))
+    # Documents written before the title mark existed count as all title.
+    title_end = Coalesce(NullIf(StrIndex(F("search_document"), Value(f" {TITLE_END} ")), Value(0)),
+                         Value(1_000_000))
+    return Case(
+        When(Exact(position, Value(0)), then=Value(0.0)),
+        When(LessThan(position, title_end), then=Value(10.0) + Value(10.0) / (position + Value(10.0))),
+        default=Value(1.0), output_field=FloatField())
 
-    A plain substring position: the filter has already matched whole terms, and ranking thousands
-    of rows is cheaper without padding every document.
-    """
-    position = NullIf(StrIndex(F("search_document"), Value(term.text)), Value(0))
-    return Coalesce(Value(1000.0) / (position + Value(10.0)), Value(0.0), output_field=FloatField())
+
+CATEGORY_BONUS = 10.0  # as much as a title match: an apple of any title outranks apple-blossom honey
+CATEGORY_TERMS_TIMEOUT = 10 * 60
+
+
+def category_terms() -> dict[int, frozenset[str]]:
+    """Each category's search terms, its parents' included (苹果 pingguo apples apple 水果 fruit ...).
+
+    Kept ten minutes: categories change with a release, not with every price."""
+    from .models import Category
+
+    found = cache.get("search:category-terms")
+    if found is None:
+        rows = {pk: (parent, f"{zh} {en}") for pk, parent, zh, en in
+                Category.objects.values_list("pk", "parent_id", "name_zh", "name_en")}
+        found = {}
+        for pk in rows:
+            words, current, seen = [], pk, set()
+            while current in rows and current not in seen:
+                seen.add(current)
+                words.append(rows[current][1])
+                current = rows[current][0]
+            found[pk] = frozenset(terms(" ".join(words)))
+        cache.set("search:category-terms", found, timeout=CATEGORY_TERMS_TIMEOUT)
+    return found
+
+
+def _categories_matching(words: list[Term]) -> list[int]:
+    """Categories whose names (or their parents') hold one of the query's terms."""
+    matching = []
+    for pk, names in category_terms().items():
+        if any(t.text in names or (t.prefix and any(n.startswith(t.text) for n in names)) for t in words):
+            matching.append(pk)
+    return matching
 
 
 def _is_postgres() -> bool:
@@ -286,32 +335,49 @@ def edits1(word: str) -> set[str]:
     return (deletes | swaps | changes | inserts) - {word}
 
 
-def vocabulary() -> list[str]:
-    """Sorted Latin and pinyin terms of the products on sale, kept per catalogue version (non-PostgreSQL)."""
+def vocabulary() -> dict[str, int]:
+    """Latin and pinyin terms of the products on sale, with the number of products using each;
+    kept per catalogue version (the typo fallback off PostgreSQL)."""
     from .models import Product
 
     key = catalogue_key("search-vocabulary")
     words = cache.get(key)
     if words is None:
-        found: set[str] = set()
+        counts: dict[str, int] = {}
         for document in Product.objects.filter(is_active=True).values_list("search_document", flat=True).iterator():
-            found.update(w for w in document.split() if len(w) >= 3 and _LATIN_WORD.fullmatch(w))
-        words = sorted(found)
+            for word in set(document.split()):
+                if len(word) >= 3 and _LATIN_WORD.fullmatch(word):
+                    counts[word] = counts.get(word, 0) + 1
+        words = dict(sorted(counts.items()))
         cache.set(key, words, timeout=3600)
     return words
 
 
-def close_words(word: str, words: list[str], limit: int = 5) -> list[str]:
-    """Vocabulary words within one edit (two from six letters) of a word the vocabulary lacks."""
-    index = bisect.bisect_left(words, word)
-    if index < len(words) and words[index].startswith(word):
+def _likeliest(counts: dict[str, int]) -> list[str]:
+    """The spellings most products use; one used by a fifth as many products as the best is noise."""
+    if not counts:
+        return []
+    best = max(counts.values())
+    ranked = sorted((w for w, n in counts.items() if n * 5 >= best), key=lambda w: (-counts[w], w))
+    return ranked[:MAX_CORRECTIONS]
+
+
+def close_words(word: str, words: dict[str, int]) -> list[str]:
+    """Vocabulary words at the smallest edit distance (one, or two from six letters) of a word the
+    vocabulary lacks, most used first."""
+    ordered = list(words)
+    index = bisect.bisect_left(ordered, word)
+    if index < len(ordered) and ordered[index].startswith(word):
         return []  # the word, or a longer term starting with it, exists: no typo
     budget = 1 if len(word) < 6 else 2
-    scored = sorted((d, w) for w in words if (d := _edit_distance(word, w, budget)) <= budget)
-    return [w for _, w in scored[:limit]]
+    by_distance: dict[int, dict[str, int]] = {}
+    for candidate, n in words.items():
+        distance = _edit_distance(word, candidate, budget)
+        if distance <= budget:
+            by_distance.setdefault(distance, {})[candidate] = n
+    return _likeliest(by_distance[min(by_distance)]) if by_distance else []
 
 
-MAX_CORRECTIONS = 5
 _CANDIDATE_DOCUMENTS = 200
 
 
@@ -342,7 +408,7 @@ def _postgres_corrections(words) -> dict[str, list[str]]:
                 for term in set(document.split()) & variants:
                     counts[term] = counts.get(term, 0) + 1
             if counts:
-                found[word] = sorted(counts, key=lambda t: (-counts[t], t))[:MAX_CORRECTIONS]
+                found[word] = _likeliest(counts)
     return found
 
 
@@ -433,9 +499,16 @@ class ProductSearch:
             return queryset
         score = Value(0.0, output_field=FloatField())
         # Each group's words and their corrections; a word's characters (a fallback) do not score.
-        scored = [alt[0] for plan in self.effective.plans for group in plan for alt in group if len(alt) == 1]
-        for term in dict.fromkeys(scored):
-            score = score + _position_score(term)
+        scored = list(dict.fromkeys(
+            alt[0] for plan in self.effective.plans for group in plan for alt in group if len(alt) == 1))
+        for term in scored:
+            score = score + _term_score(term)
+        # A product of the kind asked for (its category is named so) before one that only mentions it:
+        # 苹果 puts apples before apple-blossom honey. One integer test per row.
+        categories = _categories_matching(scored)
+        if categories:
+            score = score + Case(When(category_id__in=categories, then=Value(CATEGORY_BONUS)),
+                                 default=Value(0.0), output_field=FloatField())
         return queryset.annotate(search_rank=score).order_by("-search_rank", "-created_at", "-id")
 
     def apply(self, queryset: QuerySet) -> QuerySet:
@@ -452,52 +525,35 @@ def filter_by_query(queryset, query: str):
 
 # --- Not found -----------------------------------------------------------------------------
 
-EMPTY_SEARCH_TIMEOUT = 60 * 60 * 24 * 30
-EMPTY_SEARCH_INDEX_KEY = "search:empty:index"
-EMPTY_SEARCH_INDEX_SIZE = 500
-
-
-def _empty_search_key(query: str, category: str) -> str:
-    digest = hashlib.sha256(f"{query}\x00{category}".encode()).hexdigest()[:32]
-    return f"search:empty:{digest}"
-
-
 def _clean_logged_query(query: str) -> str:
     return " ".join(normalise(query).split())[:MAX_QUERY_LENGTH]
 
 
-def record_empty_search(query: str, category: str = "") -> None:
-    """Count a search that found nothing: only the words and the category, never who searched.
+def record_empty_search(query: str, category: str = "", province: str = "") -> None:
+    """Count a search that found nothing: only the words, the category and the province filter, never who
+    searched. Kept per day in demand.SearchLog, which the seller insights read.
 
-    Counters live in the cache for now (a later job persists them); an index of the most
-    recent distinct searches lets that job find the counters.
+    A failed write loses one count, never the buyer's page.
     """
-    query = _clean_logged_query(query)
-    if not query:
-        return
-    key = _empty_search_key(query, category or "")
-    if not cache.add(key, 1, timeout=EMPTY_SEARCH_TIMEOUT):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=EMPTY_SEARCH_TIMEOUT)
-        return
-    index = cache.get(EMPTY_SEARCH_INDEX_KEY) or []
-    index = [entry for entry in index if entry[0] != key][-(EMPTY_SEARCH_INDEX_SIZE - 1):]
-    index.append((key, query, category or ""))
-    cache.set(EMPTY_SEARCH_INDEX_KEY, index, timeout=EMPTY_SEARCH_TIMEOUT)
+    from demand.services import record_search_miss  # demand builds on shops, so it is imported late
+
+    try:
+        record_search_miss(query=_clean_logged_query(query), category=category or "", province=province or "")
+    except DatabaseError:
+        logging.getLogger(__name__).exception("Could not count a search that found nothing")
 
 
 def empty_search_count(query: str, category: str = "") -> int:
-    return cache.get(_empty_search_key(_clean_logged_query(query), category or "")) or 0
+    from demand.selectors import search_miss_count
+
+    return search_miss_count(_clean_logged_query(query), category or "")
 
 
 def empty_searches() -> list[tuple[str, str, int]]:
     """(query, category slug, count) of the recent searches that found nothing, most counted first."""
-    index = cache.get(EMPTY_SEARCH_INDEX_KEY) or []
-    counts = cache.get_many([key for key, _query, _category in index])
-    found = [(query, category, counts[key]) for key, query, category in index if counts.get(key)]
-    return sorted(found, key=lambda row: -row[2])
+    from demand.selectors import recent_search_misses
+
+    return recent_search_misses()
 
 
 # --- Catalogue filters and facets ----------------------------------------------------------

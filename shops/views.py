@@ -43,10 +43,11 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     page = paginate(request, results.products)
     results.count_facets(page.paginator.count)
     removals = search.removal_links(request.GET, form)
+    spellings = [word for found in results.search.corrections.values() for word in found] if results.search else []
     context = {
         "form": form, "page": page, "results": results, "category": form.selected_category,
         "query": form.value("q", ""), "sort": form.chosen_sort, "removals": removals, "filtered": bool(removals),
-        "price_fields": [form["min_price"], form["max_price"]],
+        "price_fields": [form["min_price"], form["max_price"]], "spellings": ", ".join(spellings),
     }
     if fixed_category is not None:
         context["ancestors"] = tree.ancestors(fixed_category)
@@ -55,8 +56,9 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     response = render(request, template, context)
     if results.search and page.paginator.count == 0:
         category = form.selected_category.slug if form.selected_category is not None else ""
-        search.record_empty_search(results.search.query, category)
-        response.cache_meta = (results.search.query, category)
+        province = form.value("province", "")
+        search.record_empty_search(results.search.query, category, province)
+        response.cache_meta = (results.search.query, category, province)
     return response
 
 

@@ -74,7 +74,8 @@ def trace_json(trace) -> dict:
                         "min_value": _decimal(s.sensor.min_value), "max_value": _decimal(s.sensor.max_value),
                         "lowest": round(s.low, 2), "highest": round(s.high, 2),
                         "points": [{"time": _time(p.time), "min": round(p.min, 2), "avg": round(p.avg, 2),
-                                    "max": round(p.max, 2)} for p in s.points]} for s in trace.cold_chain],
+                                    "max": round(p.max, 2), "count": p.count} for p in s.points]}
+                       for s in trace.cold_chain],
     }
 
 

@@ -3,12 +3,16 @@
 Everything here is public by design (a lot code or a parcel code is printed on the produce), so nothing
 read here may carry a buyer's data. A trace costs a fixed number of queries whatever the number of
 records or readings: the lot (with product, farm, village, grower), its inputs, its records, the
-temperature sensors of the shipments that carried it, and their readings bucketed in one query.
+temperature sensors of the shipments that carried it, and their readings bucketed in one query (cached
+until a sensor reports again).
 """
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
-from django.db.models import Avg, Case, Count, IntegerField, Max, Min, Q, QuerySet, When
+from django.core.cache import cache
+from django.db.models import Avg, Case, Count, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,6 +35,7 @@ CERTIFICATION_LABELS = {"organic": gettext_lazy("Organic certified"),
                         "green_food": gettext_lazy("Green food certified"),
                         "geographical_indication": gettext_lazy("Geographical indication")}
 CHART_POINTS = 200
+CHART_CACHE_SECONDS = 600
 TIMELINE_LIMIT = 200  # records shown on the page; the EPCIS export has them all
 
 
@@ -102,22 +107,22 @@ class Entry:
     parcel_number: int | None  # parcels are numbered on the page, their codes are not listed
     altered: bool
 
-    @property
+    @cached_property
     def place(self) -> str:
         doc = self.record.document
         return doc.get("fg:placeName") or doc.get("fg:place") or ""
 
-    @property
+    @cached_property
     def details(self) -> dict:
         doc = self.record.document
         return doc.get("fg:input") or doc.get("fg:inspection") or {}
 
-    @property
+    @cached_property
     def sensors(self) -> list[dict]:
         return [report for element in self.record.document.get("sensorElementList", [])
                 for report in element.get("sensorReport", [])]
 
-    @property
+    @cached_property
     def readings(self) -> list[str]:
         """Sensor summaries in words: "Temperature: 2.1 to 5.3 °C, mean 4"."""
         return [_("%(type)s: %(low)s to %(high)s %(unit)s, mean %(mean)s") % {
@@ -125,7 +130,7 @@ class Entry:
             "mean": r.get("meanValue"), "unit": UOM_SYMBOLS.get(r.get("uom", ""), r.get("uom", ""))}
             for r in self.sensors]
 
-    @property
+    @cached_property
     def note(self) -> str:
         """What the step adds in words (the input applied, the inspection's verdict, the problem)."""
         doc, kind = self.record.document, self.record.kind
@@ -166,28 +171,46 @@ def _temperature_sensors(lot: HarvestLot, parcel_code: str | None) -> list[Senso
         carrying &= Q(shipment__parcels__code=parcel_code)
     # Sensors of those shipments, by a subquery so the readings join below is not multiplied.
     ids = Sensor.objects.filter(carrying, unit=Sensor.Unit.CELSIUS).values("pk")
-    return list(Sensor.objects.filter(pk__in=ids).annotate(first=Min("readings__time"), last=Max("readings__time"),
-                                                            count=Count("readings"))
-                .filter(count__gt=0).order_by("-shipment__created_at", "name", "pk")[:MAX_CHART_SENSORS])
+    # The first and last reading through the (sensor, time) index, not by scanning every reading.
+    first = Reading.objects.filter(sensor=OuterRef("pk")).order_by("time").values("time")[:1]
+    last = Reading.objects.filter(sensor=OuterRef("pk")).order_by("-time").values("time")[:1]
+    return list(Sensor.objects.filter(pk__in=ids, last_reading_at__isnull=False)
+                .annotate(first=Subquery(first), last=Subquery(last)).filter(first__isnull=False)
+                .select_related("shipment").order_by("-shipment__created_at", "name", "pk")[:MAX_CHART_SENSORS])
 
 
 def cold_chain_of(lot: HarvestLot, parcel_code: str | None = None) -> list[Series]:
-    """Temperatures of the shipments that carried the lot (or the one parcel): two queries in all."""
+    """Temperatures of the shipments that carried the lot (or the one parcel): two queries, one when cached."""
     sensors = _temperature_sensors(lot, parcel_code)
     if not sensors:
         return []
     seconds = {s.pk: bucket_seconds(s.first, s.last, CHART_POINTS) for s in sensors}
+    # The bucketed points change only when a sensor reports: keyed on each sensor's newest reading. A late
+    # batch of older readings shows within CHART_CACHE_SECONDS.
+    key = "trace:chart:" + hashlib.sha256(";".join(
+        f"{s.pk}:{s.last_reading_at.isoformat()}:{s.first.isoformat()}:{seconds[s.pk]}" for s in sensors
+    ).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is None:
+        cached = _bucketed(seconds)
+        cache.set(key, cached, CHART_CACHE_SECONDS)
+    points = {pk: [ChartPoint(*row) for row in rows] for pk, rows in cached.items()}
+    return [Series(sensor=s, points=points.get(s.pk, [])) for s in sensors if points.get(s.pk)]
+
+
+def _bucketed(seconds: dict[int, int]) -> dict[int, list[tuple]]:
+    """Readings of each sensor as (time, min, avg, max, count) buckets of its own length, in one query."""
     bucket = Case(*[When(sensor_id=pk, then=EpochBucket("time", length)) for pk, length in seconds.items()],
                   output_field=IntegerField())
     rows = (Reading.objects.filter(sensor_id__in=seconds).annotate(bucket=bucket).values("sensor_id", "bucket")
             .annotate(lo=Min("value"), hi=Max("value"), avg=Avg("value"), n=Count("id"))
             .order_by("sensor_id", "bucket"))
-    points: dict[int, list[ChartPoint]] = {pk: [] for pk in seconds}
+    points: dict[int, list[tuple]] = {pk: [] for pk in seconds}
     for r in rows:
         length = seconds[r["sensor_id"]]
-        points[r["sensor_id"]].append(ChartPoint(time=datetime.fromtimestamp(int(r["bucket"]) * length, tz=UTC),
-                                                 min=r["lo"], avg=r["avg"], max=r["hi"], count=r["n"]))
-    return [Series(sensor=s, points=points[s.pk]) for s in sensors if points[s.pk]]
+        points[r["sensor_id"]].append((datetime.fromtimestamp(int(r["bucket"]) * length, tz=UTC), r["lo"], r["avg"],
+                                       r["hi"], r["n"]))
+    return points
 
 
 def trace_of(lot: HarvestLot, *, parcel_code: str | None = None, with_cold_chain: bool = True) -> Trace:

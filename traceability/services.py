@@ -251,7 +251,8 @@ def sensor_summaries(where: Q, start: datetime, end: datetime) -> list[SensorSum
             .annotate(low=Min("value"), high=Max("value"), mean=Avg("value"), count=Count("id"),
                       first=Min("time"), last=Max("time")).order_by("sensor_id"))
     return [SensorSummary(sensor_id=r["sensor_id"], unit=r["sensor__unit"],
-                          uom=Sensor.UOM_CODES.get(r["sensor__unit"], ""), start=r["first"], end=r["last"], low=r["low"], high=r["high"], mean=r["mean"],
+                          uom=Sensor.UOM_CODES.get(r["sensor__unit"], ""), start=r["first"], end=r["last"],
+                          low=r["low"], high=r["high"], mean=r["mean"],
                           count=r["count"]) for r in rows]
 
 

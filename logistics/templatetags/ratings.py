@@ -14,3 +14,19 @@ def stars(value) -> str:
         return ""
     n = max(0, min(5, n))
     return "★" * n + "☆" * (5 - n)
+
+
+@register.simple_tag
+def product_rating(product):
+    """`{% product_rating product as rating %}`: the product's average stars, one query."""
+    from logistics.selectors import product_ratings
+
+    return product_ratings([product.pk])[product.pk]
+
+
+@register.simple_tag
+def shop_rating(shop):
+    """`{% shop_rating shop as rating %}`: the shop's average stars, one query."""
+    from logistics.selectors import shop_rating as rating_of
+
+    return rating_of(shop)

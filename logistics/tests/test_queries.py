@@ -77,5 +77,5 @@ def test_buyer_order_page_keeps_its_count_with_parcels(client, station, agent, d
     client.force_login(buyer)
     shipment, (parcel,) = departed(station, agent, buyer=buyer)
     number = parcel.shop_order.order.number
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(10):
         assert parcel.delivery_code in client.get(f"/orders/{number}/").content.decode()

@@ -296,3 +296,48 @@ class TestGroup:
             services.leave_group(member=member, actor=member.buyer)
         with pytest.raises(ConflictError):
             authorise(member.order)
+
+
+class TestWebhooksAndEdges:
+    def test_an_authorisation_reported_by_webhook_moves_the_preorder_on(self, client, localstripe, settings,
+                                                                          run_after_commit):
+        """Real Stripe reports a device-side authorisation with payment_intent.amount_capturable_updated; the
+        orders webhook records it and presales follows, with no call from the hold page."""
+        from orders.tests.test_payments_support import event, post_event
+
+        settings.STRIPE_WEBHOOK_SECRET = "whsec_presales_test"
+        with run_after_commit():
+            pre = preorder(make_presale(), payment=PreOrder.Payment.CARD)
+            details = services.card_hold_details(order=pre.order)
+        stripe_client = payments.stripe_client()
+        stripe_client.v1.payment_intents.update(details["payment_intent"], params={"payment_method": "pm_card_visa"})
+        intent = stripe_client.v1.payment_intents.confirm(details["payment_intent"]).to_dict()
+        with run_after_commit():
+            response = post_event(client, event("evt_capturable", "payment_intent.amount_capturable_updated", intent),
+                                  "whsec_presales_test")
+        assert response.status_code == 200
+        pre.refresh_from_db()
+        assert pre.status == PreOrder.Status.AUTHORISED
+        assert pre.order.shop_orders.get().status == ShopOrder.Status.NEW
+
+    def test_harvest_failed_after_one_preorder_shipped_keeps_that_one(self, localstripe, farm_with_station,
+                                                                       run_after_commit):
+        from presales import tasks
+
+        _shop, product = farm_with_station
+        presale = make_presale(product=product, capacity=10)
+        with run_after_commit():
+            shipped = preorder(presale, quantity=2, payment=PreOrder.Payment.CARD)
+            authorise(shipped.order)
+            waiting = preorder(presale, quantity=3)
+        with run_after_commit():
+            ship(shipped.order.shop_orders.get())
+        with run_after_commit():
+            services.cancel_presale(presale=presale, actor=product.shop.owner, reason="Hail")
+        shipped.refresh_from_db()
+        waiting.refresh_from_db()
+        presale.refresh_from_db()
+        assert shipped.status == PreOrder.Status.PAID and intent_of(shipped.order).status == "succeeded"
+        assert waiting.status == PreOrder.Status.CANCELLED
+        assert presale.units_sold == 2
+        assert tasks.release_for_failed_harvest(shipped.pk) == "already_shipped"

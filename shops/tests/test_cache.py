@@ -1,6 +1,8 @@
 """Whole-page cache of the anonymous catalogue, its versioned keys and headers."""
 import gzip
 import re
+import time
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -173,21 +175,81 @@ def test_lost_version_restarts_above_every_earlier_one():
     assert catalogue_cache.catalogue_version() > before + 1
 
 
-def test_pages_cache_in_redis(settings, redis_url, product):
-    """The production cache: entries and the version live in Redis (this helper's own database 5)."""
+@pytest.fixture
+def redis_cache(settings, redis_url):
+    """The production cache: Redis (this helper's database 5, a key prefix of its own), with or
+    without the version feed as the test sets CATALOGUE_VERSION_FEED. Yields the raw client."""
+    from django_redis import get_redis_connection
+
     settings.CACHES = {"default": {
         "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url.rsplit("/", 1)[0] + "/5",
-        "KEY_PREFIX": "farmgate-test-catalogue"}}
-    cache.clear()
+        "KEY_PREFIX": f"farmgate-test-catalogue-{uuid.uuid4().hex[:8]}"}}
+    settings.CATALOGUE_VERSION_FEED = False
+    catalogue_cache.version_feed.stop()
+    catalogue_cache.local_pages.clear()
     try:
-        assert Client().get(product.get_absolute_url())["X-Catalogue-Cache"] == "miss"
-        assert Client().get(product.get_absolute_url())["X-Catalogue-Cache"] == "hit"
-        product.refresh_from_db()
-        services.set_price_and_stock(product=product, actor=product.shop.owner, price=Decimal("12.30"))
-        response = Client().get(product.get_absolute_url())
-        assert response["X-Catalogue-Cache"] == "miss" and "¥12.30" in response.content.decode()
+        yield get_redis_connection("default")
     finally:
+        catalogue_cache.version_feed.stop()
+        catalogue_cache.local_pages.clear()
         cache.clear()
+
+
+def _wait_for(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_pages_cache_in_redis(redis_cache, product):
+    assert Client().get(product.get_absolute_url())["X-Catalogue-Cache"] == "miss"
+    assert Client().get(product.get_absolute_url())["X-Catalogue-Cache"] == "hit"
+    product.refresh_from_db()
+    services.set_price_and_stock(product=product, actor=product.shop.owner, price=Decimal("12.30"))
+    response = Client().get(product.get_absolute_url())
+    assert response["X-Catalogue-Cache"] == "miss" and "¥12.30" in response.content.decode()
+
+
+def test_version_feed_follows_a_bump_published_by_another_process(settings, redis_cache):
+    settings.CATALOGUE_VERSION_FEED = True
+    feed = catalogue_cache.version_feed
+    start = catalogue_cache.catalogue_version()
+    _wait_for(lambda: feed.version is not None)
+    assert feed.version == start
+    # What another app server's bump does: INCR and PUBLISH, nothing in this process.
+    raw_key = catalogue_cache._raw_version_key()
+    new = redis_cache.incr(raw_key)
+    redis_cache.publish(catalogue_cache._channel(redis_cache), new)
+    _wait_for(lambda: feed.version == new, seconds=2)
+    assert catalogue_cache.catalogue_version() == new
+
+
+def test_with_the_feed_a_hit_needs_no_round_trip_and_a_change_shows_at_once(settings, redis_cache, product):
+    settings.CATALOGUE_VERSION_FEED = True
+    catalogue_cache.catalogue_version()
+    _wait_for(lambda: catalogue_cache.version_feed.version is not None)
+    url = product.get_absolute_url()
+    assert Client().get(url)["X-Catalogue-Cache"] == "miss"
+    # The shared entry is gone, yet this process still serves the page it keeps: no Redis read.
+    for key in redis_cache.scan_iter(match=f"*{catalogue_cache.page_cache_key(_request(url))}"):
+        redis_cache.delete(key)
+    with CaptureQueriesContext(connection) as queries:
+        assert Client().get(url)["X-Catalogue-Cache"] == "hit"
+    assert len(queries) == 0
+    product.refresh_from_db()
+    services.set_price_and_stock(product=product, actor=product.shop.owner, price=Decimal("7.70"))
+    response = Client().get(url)
+    assert response["X-Catalogue-Cache"] == "miss" and "¥7.70" in response.content.decode()
+
+
+def test_without_a_subscription_the_version_is_read_from_redis(settings, redis_cache, product):
+    settings.CATALOGUE_VERSION_FEED = True
+    catalogue_cache.catalogue_version()
+    _wait_for(lambda: catalogue_cache.version_feed.version is not None)
+    catalogue_cache.version_feed.version = None  # as while the connection is being re-established
+    raw_key = catalogue_cache._raw_version_key()
+    assert catalogue_cache._lookup("catalogue:page:none")[0] == int(redis_cache.get(raw_key))
 
 
 def test_withdrawn_product_disappears_from_cached_pages(client, product):

@@ -107,11 +107,31 @@ def test_title_match_ranks_before_description_match(catalogue):
 
 
 def test_document_keeps_title_terms_first_and_strips_markup():
-    document = search.build_document(title="烟台红富士苹果", description="<p><strong>脆甜</strong></p>",
-                                      extra=["Apples"]).split()
+    document = search.build_document(title="烟台红富士苹果", description="<p><strong>脆甜</strong> 苹果</p>",
+                                      extra=["苹果", "Apples"]).split()
     assert document[:2] == ["烟台", "yantai"]
     assert {"苹果", "pingguo", "pg", "脆甜", "apples", "apple"} <= set(document)
     assert "strong" not in document and "p" not in document
+    title, rest = " ".join(document).split(f" {search.TITLE_END} ")
+    description, extra = rest.split(f" {search.EXTRA_START} ")
+    assert "苹果" in title.split() and "苹果" not in description.split()  # said once per section
+    assert "苹果" in extra.split() and "脆甜" in description.split()
+
+
+def test_products_of_the_kind_asked_for_rank_first(catalogue):
+    honey = make(catalogue["fuji"].shop, "苹果花蜂蜜", category="honey")
+    dried = make(catalogue["fuji"].shop, "冻干苹果脆片", category="dried-fruit")
+    titles = found("苹果")
+    # Apples (category 苹果), then products that only name apples in the title.
+    assert titles.index("烟台红富士苹果") < titles.index(honey.title)
+    assert titles.index("烟台红富士苹果") < titles.index(dried.title)
+
+
+def test_a_title_match_ranks_before_a_match_elsewhere(catalogue):
+    shop = catalogue["fuji"].shop
+    make(shop, "红枣", category="dried-fruit", description="Goes well with apples.")
+    titles = found("apple")
+    assert titles.index("Fuji apples from Qixia") < titles.index("红枣")
 
 
 @pytest.mark.parametrize("plural, singular", [
@@ -130,8 +150,8 @@ def test_edits1_covers_drops_swaps_changes_and_additions():
 
 
 def test_close_words_use_edit_distance_and_skip_known_prefixes():
-    words = sorted(["apple", "apricot", "pingguo", "pear"])
-    assert search.close_words("aple", words) == ["apple"]
+    words = {"apple": 40, "apricot": 3, "pingguo": 25, "pear": 9, "pale": 1}
+    assert search.close_words("aple", words) == ["apple"]  # 'pale' is as close, but one product's word
     assert search.close_words("appel", words) == ["apple"]  # a swap counts as one edit
     assert search.close_words("pinguo", words) == ["pingguo"]
     assert search.close_words("appl", words) == []  # a prefix of a known word is no typo

@@ -201,6 +201,15 @@ def test_bad_page_numbers_give_first_or_last_page(client, page_param, expected):
     assert response.context["page"].number == expected
 
 
+def test_search_says_which_close_spellings_it_also_searched(client):
+    product = ProductFactory(title="Fuji apples")
+    product.search_document = search.build_document(title=product.title)
+    product.save(update_fields=["search_document"])
+    response = client.get("/search/", {"q": "aple"})
+    assert titles(response) == ["Fuji apples"]
+    assert "Also searched for close spellings: apple" in text(response)
+
+
 def test_search_works_without_javascript_as_a_plain_get_form(client, produce):
     page = text(client.get("/search/"))
     assert '<form method="get" action="/search/"' in page
@@ -323,12 +332,12 @@ def test_product_and_shop_pages_make_a_fixed_number_of_queries(client, django_as
     for product in products:
         with_photos(product, 2)
         HarvestLotFactory.create_batch(2, product=product)
-    # product, photos, lots, more from the shop + their photos
-    with django_assert_max_num_queries(5):
+    # product, photos, lots, more from the shop + their photos; its rating; pre-sale and group offers
+    with django_assert_max_num_queries(8):
         response = client.get(products[0].get_absolute_url())
     assert len(response.context["more"]) == min(count - 1, 4)
-    # shop, count, page, photos
-    with django_assert_max_num_queries(4):
+    # shop, count, page, photos, rating
+    with django_assert_max_num_queries(5):
         response = client.get(shop.get_absolute_url())
     assert len(response.context["page"].object_list) == min(count, 24)
 
