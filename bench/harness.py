@@ -4,6 +4,7 @@ Everything stays on loopback; the load generator is a fixed number of threads, e
 keep-alive connection, running for a fixed time.
 """
 import http.client
+import itertools
 import os
 import socket
 import subprocess
@@ -86,6 +87,9 @@ def request(port: int, path: str, conn: http.client.HTTPConnection | None = None
             conn.close()
 
 
+_REQUEST_NUMBERS = itertools.count()
+
+
 @dataclass
 class LoadResult:
     path: str
@@ -121,7 +125,7 @@ def load(port: int, path_for, *, seconds: float, connections: int) -> LoadResult
     """
     result = LoadResult(path=path_for(0), seconds=seconds)
     lock = threading.Lock()
-    counter = iter(range(10**9))
+    counter = _REQUEST_NUMBERS  # never restarts in a process, so a path made from it is new every time
     stop_at = time.perf_counter() + seconds
 
     def client() -> None:

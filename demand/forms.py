@@ -81,7 +81,7 @@ class BoardFilterForm(forms.Form):
 
     def filters(self) -> dict:
         """Keyword arguments for selectors.filter_posts and demand_summary, from the valid fields only."""
-        data = self.cleaned_data if self.is_bound else {}
+        data = getattr(self, "cleaned_data", {}) if self.is_bound else {}
         out: dict = {}
         slug = data.get("category") or ""
         if slug and slug in self.tree.by_slug:

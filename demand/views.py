@@ -48,7 +48,8 @@ def board(request):
         return render(request, "demand/my_posts.html", {"page": _page(request, selectors.posts_of_buyer(user))})
     tree = CategoryTree.load()
     form = BoardFilterForm(request.GET or None, tree=tree, provinces=selectors.provinces_with_demand())
-    filters = form.filters() if form.is_bound and form.is_valid() else {}
+    form.is_valid()  # a bad field is shown and ignored; the valid ones still filter
+    filters = form.filters()
     summary = _with_unit_labels(list(selectors.demand_summary(**filters)[:SUMMARY_ROWS]))
     for row in summary:
         if row["category_id"]:

@@ -101,6 +101,8 @@ def test_board_filters_and_ignores_bad_ones(client):
     assert "杭州的苹果" in page and "上海的苹果" not in page
     response = client.get("/demand/", {"month": "never", "category": "nope"})
     assert response.status_code == 200 and "上海的苹果" in response.content.decode()
+    page = client.get("/demand/", {"month": "never", "province": "浙江省"}).content.decode()
+    assert "杭州的苹果" in page and "上海的苹果" not in page  # the valid filter still applies
 
 
 def test_farmer_makes_an_offer_from_the_post_page(client):
