@@ -116,7 +116,8 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            # The cache may live in its own Redis database, so that flushing it never drops queued tasks.
+            "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="farmgate"),
             "OPTIONS": {
                 # A cache outage degrades to cache misses, never to a 500.

@@ -87,7 +87,7 @@ class VersionFeed:
             if self._owner is not None:
                 self.stop()
             return None
-        # The pool, not the client: django-redis hands out a new client object on every call.
+        # The pool, not the client: each thread has a client object of its own, all on one pool.
         owner = (os.getpid(), id(client.connection_pool))
         if self._owner != owner:
             with self._lock:
@@ -106,15 +106,18 @@ class VersionFeed:
         if self.version is not None:
             self.version = max(self.version, version)
 
+    def _read(self, client) -> None:
+        value = client.get(_raw_version_key())
+        self.version = int(value) if value is not None else None
+
     def _listen(self, client, owner) -> None:
         channel = _channel(client)
         while self._owner == owner:
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = None
             try:
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(channel)
-                # Read only once subscribed, so that no bump can fall between the two.
-                value = client.get(_raw_version_key())
-                self.version = int(value) if value is not None else None
+                self._read(client)  # only once subscribed, so that no bump can fall between the two
                 pinged = time.monotonic()
                 while self._owner == owner:
                     message = pubsub.get_message(timeout=1.0)
@@ -123,13 +126,16 @@ class VersionFeed:
                     if time.monotonic() - pinged > self.PING_SECONDS:
                         pubsub.ping()  # raises on a dead connection
                         pinged = time.monotonic()
+                        if self.version is None:  # a publish failed, or there was no version yet
+                            self._read(client)
             except Exception:
                 # Whatever went wrong, fall back to reading the cache until subscribed again.
                 if self._owner == owner:
                     self.version = None
                 time.sleep(1)
             finally:
-                pubsub.close()
+                if pubsub is not None:
+                    pubsub.close()
 
 
 version_feed = VersionFeed()
