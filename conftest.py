@@ -44,9 +44,12 @@ def free_port() -> int:
 def _isolated_defaults(settings, tmp_path):
     """Each test gets its own media folders, an empty cache and in-process tasks."""
     from django.core.cache import cache
+    from django.utils import translation
 
     from marketplace.celery import app
 
+    # A test that switched language (a page in Chinese) must not leave it active for the next one.
+    translation.activate(settings.LANGUAGE_CODE)
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     cache.clear()
