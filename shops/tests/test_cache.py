@@ -177,7 +177,7 @@ def test_lost_version_restarts_above_every_earlier_one():
 
 @pytest.fixture
 def redis_cache(settings, redis_url):
-    """The production cache: Redis (this helper's database 5, a key prefix of its own), with or
+    """The production cache: Redis (its own database 5 and key prefix, apart from the broker), with or
     without the version feed as the test sets CATALOGUE_VERSION_FEED. Yields the raw client."""
     from django_redis import get_redis_connection
 

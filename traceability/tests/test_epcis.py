@@ -1,5 +1,5 @@
 """Every kind of trace record the flows write is a valid EPCIS 2.0 event (official GS1 schema, offline),
-with the CBV values, units and identifiers the brief asks for; and the exports are valid documents."""
+with the CBV values, units and identifiers the GS1 schema calls for; and the exports are valid documents."""
 from datetime import timedelta
 
 import pytest
