@@ -1,4 +1,5 @@
-/* Farmgate pay page: the Stripe.js card element, then server-side confirmation of the order's PaymentIntent.
+/* Farmgate card forms (the pay page, and the card hold of pre-orders and buying groups): the Stripe.js card
+ * element, then server-side confirmation of the order's PaymentIntent (captured now, or later for a hold).
  *
  * 1. stripe.createToken(card) turns the card into a token (the details go to the payment service, never here);
  * 2. the token is posted to Farmgate, which confirms the order's PaymentIntent with it;
@@ -9,12 +10,16 @@
  */
 (function () {
   'use strict';
-  var form = document.getElementById('pay-form');
+  // One script for every card form: the pay page (data-card-form="pay") and the card hold of pre-orders and
+  // buying groups ("hold"); the form's data attributes say which statuses count as done and where to go.
+  var form = document.querySelector('form[data-card-form]');
   if (!form) { return; }
   var d = form.dataset;
-  var errorBox = document.getElementById('pay-error');
-  var statusBox = document.getElementById('pay-status');
-  var button = document.getElementById('pay-button');
+  var prefix = d.cardForm;
+  var accepted = (d.acceptStatuses || 'succeeded processing').split(' ');
+  var errorBox = document.getElementById(prefix + '-error');
+  var statusBox = document.getElementById(prefix + '-status');
+  var button = document.getElementById(prefix + '-button');
 
   function fail(message) {
     errorBox.textContent = message || d.msgFailed;
@@ -58,17 +63,22 @@
     });
   }
 
-  function waitUntilPaid(deadline) {
+  // The order status endpoint answers {"status"}; the hold status endpoint {"done","next_url"}.
+  function finished(state) {
+    return 'done' in state ? state.done : state.status !== 'pending_payment';
+  }
+
+  function waitUntilRecorded(deadline) {
     fetch(d.statusUrl, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
       .then(function (response) { return response.json(); })
-      .then(function (order) {
-        if (order.status !== 'pending_payment' || Date.now() > deadline) {
-          window.location.assign(d.orderUrl);
+      .then(function (state) {
+        if (finished(state) || Date.now() > deadline) {
+          window.location.assign(state.next_url || d.doneUrl);
         } else {
-          window.setTimeout(function () { waitUntilPaid(deadline); }, 1000);
+          window.setTimeout(function () { waitUntilRecorded(deadline); }, 1000);
         }
       })
-      .catch(function () { window.setTimeout(function () { waitUntilPaid(deadline); }, 2000); });
+      .catch(function () { window.setTimeout(function () { waitUntilRecorded(deadline); }, 2000); });
   }
 
   form.addEventListener('submit', function (event) {
@@ -88,11 +98,11 @@
             if (result.error) { throw new Error(result.error.message || d.msgFailed); }
           });
         }
-        if (intent.status !== 'succeeded' && intent.status !== 'processing') { throw new Error(d.msgFailed); }
+        if (accepted.indexOf(intent.status) === -1) { throw new Error(d.msgFailed); }
       })
       .then(function () {
         statusBox.textContent = d.msgWaiting;
-        waitUntilPaid(Date.now() + 60000);
+        waitUntilRecorded(Date.now() + 60000);
       })
       .catch(function (error) { fail(error.message); });
   });
