@@ -36,10 +36,10 @@ test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 worker: install
-	$(BIN)/celery -A marketplace worker --loglevel=INFO
+	$(BIN)/celery -A config worker --loglevel=INFO
 
 beat: install
-	$(BIN)/celery -A marketplace beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
+	$(BIN)/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
 
 lint: install-dev
 	$(BIN)/ruff check .

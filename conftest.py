@@ -46,7 +46,7 @@ def _isolated_defaults(settings, tmp_path):
     from django.core.cache import cache
     from django.utils import translation
 
-    from marketplace.celery import app
+    from config.celery import app
 
     # A test that switched language (a page in Chinese) must not leave it active for the next one.
     translation.activate(settings.LANGUAGE_CODE)
@@ -84,7 +84,7 @@ def postgres(db):
 def _start_worker(redis_url: str, extra_env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "0", **(extra_env or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "marketplace", "worker", "--pool=solo", "--concurrency=1",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
          "--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -99,7 +99,7 @@ def celery_worker_process(redis_url, settings):
     """
     from django.db import connection
 
-    from marketplace.celery import app
+    from config.celery import app
 
     extra = {}
     if connection.vendor == "postgresql":
@@ -113,7 +113,7 @@ def celery_worker_process(redis_url, settings):
                     task_default_queue=queue)
     worker = _start_worker(redis_url, extra)
     try:
-        from marketplace.tasks import ping
+        from core.tasks import ping
 
         ping.apply_async(args=["ready"]).get(timeout=60)
         yield worker
@@ -218,7 +218,7 @@ def switch_celery_broker():
     """`switch(url)` points this process's Celery producer at another broker, e.g. a closed port to
     play "the broker is down"; the connection pools are dropped so the next send really uses it.
     The broker in use before the test is restored afterwards."""
-    from marketplace.celery import app
+    from config.celery import app
 
     def reset_pools():
         # kombu keeps one pool per broker URL; dropping the app's references makes it look up the new one.

@@ -172,7 +172,7 @@ def run(buyers: int = 50, rounds: int = 5, scarce_stock: int = 60, workers: int 
     db_url = os.environ.get("BENCH_CHECKOUT_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_CHECKOUT_REDIS_URL", DEFAULT_REDIS)
     workers = workers or (2 * (os.cpu_count() or 1) + 1)
-    env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+    env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_SETTINGS_MODULE": "config.settings",
            "DJANGO_ENV": "production", "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnop",
            "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "TESTING": "1", "LOG_LEVEL": "WARNING",
            "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": "bench-checkout", "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
@@ -186,7 +186,7 @@ def run(buyers: int = 50, rounds: int = 5, scarce_stock: int = 60, workers: int 
     port = _free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
-        [str(gunicorn), "marketplace.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+        [str(gunicorn), "config.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "--timeout", "120"], cwd=BASE_DIR, env=env)
     per_round, latencies, ok_latencies, statuses = [], [], [], {}
     oversold = 0

@@ -40,7 +40,7 @@ def ensure_database(url: str) -> None:
 class Server:
     """gunicorn serving the site on a free loopback port, for the life of a `with` block."""
 
-    def __init__(self, env: dict, *, workers: int, threads: int, wsgi: str = "marketplace.wsgi:application"):
+    def __init__(self, env: dict, *, workers: int, threads: int, wsgi: str = "config.wsgi:application"):
         self.port = free_port()
         self.env = env
         self.command = [str(Path(sys.executable).with_name("gunicorn")), wsgi, "--bind", f"127.0.0.1:{self.port}",

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("DJANGO_ENV", "development")  # no HTTPS redirect or manifest storage on loopback
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from marketplace.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: E402,F403
 
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

@@ -2,8 +2,8 @@
 from django.http import HttpResponse
 from django.urls import path
 
-from marketplace.urls import handler404, handler500  # noqa: F401
-from marketplace.urls import urlpatterns as site_patterns
+from config.urls import handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as site_patterns
 
 BARE_BODY = b"ok"
 

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from marketplace.money import quantize
+from core.money import quantize
 from orders import selectors as order_selectors
 from orders.api import OrderSerializer, SellerShopOrderSerializer
 from shops.models import Village

@@ -27,8 +27,8 @@ from django.utils.translation import gettext_lazy
 from PIL import Image
 
 from accounts.models import User
-from marketplace import codes
-from marketplace.errors import ConflictError
+from core import codes
+from core.errors import ConflictError
 from orders import services as order_services
 from orders.models import ZERO, Order, OrderLine, Payment, ShopOrder
 from orders.states import move_shop_order

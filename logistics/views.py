@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from marketplace import codes
-from marketplace.errors import ConflictError
+from core import codes
+from core.errors import ConflictError
 from orders import selectors as order_selectors
 from orders.models import Order, OrderLine
 from shops.models import HarvestLot

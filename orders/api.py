@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import addresses_for
-from marketplace.money import quantize
+from core.money import quantize
 from shops.models import Product
 
 from . import selectors, services

@@ -13,7 +13,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 
 from . import payments
 from .models import Order

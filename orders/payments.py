@@ -1,6 +1,6 @@
 """Card payments through Stripe: one PaymentIntent per Order, settled by webhook (or the reconcile task), refunds.
 
-Stripe's integer minor units appear only in this module, at the boundary (marketplace.money). Every call goes
+Stripe's integer minor units appear only in this module, at the boundary (core.money). Every call goes
 through the official library's StripeClient, pointed at STRIPE_API_BASE (Stripe itself, or a local
 Stripe-compatible server in tests and demos). Stripe failures become PaymentUnavailable, never a 500.
 """
@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from marketplace.errors import ConflictError
-from marketplace.money import from_minor_units, to_minor_units
+from core.errors import ConflictError
+from core.money import from_minor_units, to_minor_units
 from notifications.services import notify
 from shops.cache import bump_catalogue_version
 from shops.models import Product, Shop

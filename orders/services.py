@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Address, User
-from marketplace import codes
-from marketplace.errors import ConflictError
+from core import codes
+from core.errors import ConflictError
 from shops.cache import bump_catalogue_version
 from shops.models import Product
 from shops.selectors import can_manage_shop

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from pypinyin import lazy_pinyin
 
-from marketplace.money import quantize
+from core.money import quantize
 
 from .models import ShippingRate
 

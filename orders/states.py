@@ -5,7 +5,7 @@ ConflictError (HTTP 409 in the API, a message on a page), never a silent write.
 """
 from django.utils.translation import gettext as _
 
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 
 from .models import Order, ShopOrder
 

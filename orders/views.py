@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import addresses_for
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from shops.models import Product
 
 from . import selectors, services, shipping

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 
 from . import payments
 from .models import StripeEvent

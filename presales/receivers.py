@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from logistics.models import TrackingEvent
 from logistics.signals import tracking_events_recorded
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from orders.models import Payment, ShopOrder
 
 from .models import GroupMember, PreOrder

@@ -37,9 +37,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Address, User
-from marketplace import codes
-from marketplace.errors import ConflictError
-from marketplace.money import quantize
+from core import codes
+from core.errors import ConflictError
+from core.money import quantize
 from notifications.services import notify
 from orders import payments, shipping
 from orders import selectors as order_selectors

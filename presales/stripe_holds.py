@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from marketplace.errors import ConflictError
-from marketplace.money import to_minor_units
+from core.errors import ConflictError
+from core.money import to_minor_units
 from orders import payments
 from orders.models import Order, Payment
 

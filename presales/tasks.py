@@ -3,7 +3,7 @@ import logging
 
 from celery import shared_task
 
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from orders.models import Order
 from orders.payments import PaymentUnavailable
 

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import addresses_for
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from orders import payments
 from orders.models import Order
 from orders.selectors import orders_for_buyer

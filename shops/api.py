@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 from accounts.models import User, phone_validator
-from marketplace.pagination import StandardPagination
+from core.pagination import StandardPagination
 
 from . import images, selectors, services
 from .cache import catalogue_key

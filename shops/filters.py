@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from marketplace import codes
+from core import codes
 
 from . import search
 from .models import LOT_PREFIX, Category, HarvestLot, Product, Shop, Village

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from marketplace import codes
+from core import codes
 
 LOT_PREFIX = "L"
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from marketplace import codes
+from core import codes
 
 from . import images, selectors, services
 from .forms import (

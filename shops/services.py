@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
 from accounts.models import User
-from marketplace import codes
+from core import codes
 
 from . import search, selectors
 from .cache import bump_catalogue_version

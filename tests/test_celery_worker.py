@@ -1,7 +1,7 @@
 """A Celery round trip through a real worker process on the Redis broker."""
 import pytest
 
-from marketplace.tasks import ping
+from core.tasks import ping
 
 pytestmark = pytest.mark.services
 

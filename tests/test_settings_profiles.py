@@ -28,7 +28,7 @@ print(json.dumps({
 
 def run(args, **env):
     clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
-    clean["DJANGO_SETTINGS_MODULE"] = "marketplace.settings"
+    clean["DJANGO_SETTINGS_MODULE"] = "config.settings"
     return subprocess.run([sys.executable, *args], cwd=BASE_DIR, env={**clean, **env},
                           capture_output=True, text=True, timeout=120)
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from logistics.models import PARCEL_PREFIX, Parcel, TrackingEvent
-from marketplace import codes
+from core import codes
 from monitoring.models import Reading, Sensor
 from monitoring.selectors import ChartPoint, EpochBucket, bucket_seconds
 from shops.models import LOT_PREFIX, HarvestLot, InputApplication

@@ -14,7 +14,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from logistics.models import Station
-from marketplace import codes
+from core import codes
 from monitoring.charts import svg_line_chart
 from monitoring.models import Sensor
 from shops.models import Shop

@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 
 from logistics import services
 from logistics.models import Parcel, Station
-from marketplace import codes
-from marketplace.errors import ConflictError
+from core import codes
+from core.errors import ConflictError
 from orders.models import OrderLine, ShopOrder
 from shops.tests.factories import HarvestLotFactory, ProductFactory, VillageFactory
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from logistics import services
 from logistics.models import Parcel, Shipment, TrackingEvent
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from notifications.models import Notification
 from orders.models import Order, Payment, ShopOrder
 

@@ -3,7 +3,7 @@ import pytest
 
 from logistics import services
 from logistics.models import Parcel, Shipment, TrackingEvent
-from marketplace import codes
+from core import codes
 from notifications.models import Notification
 from orders.models import Order, ShopOrder
 

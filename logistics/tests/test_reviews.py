@@ -11,7 +11,7 @@ from PIL import Image
 from accounts.tests.factories import FarmerFactory
 from logistics import selectors, services
 from logistics.models import Review
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from shops.cache import catalogue_version
 
 from .factories import departed, ready_part, shop_at

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from logistics import services, tasks
 from logistics.models import Parcel
-from marketplace.celery import app
+from config.celery import app
 from orders.models import Order, ShopOrder
 
 from .factories import StationFactory, agent_at, departed

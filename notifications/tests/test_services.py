@@ -177,7 +177,7 @@ def test_recipient_without_address_fails_at_once():
 def test_broker_down_does_not_break_the_business_transaction(
     switch_celery_broker, django_capture_on_commit_callbacks, caplog
 ):
-    from marketplace.celery import app
+    from config.celery import app
 
     user = BuyerFactory()
     switch_celery_broker(CLOSED_BROKER)
@@ -197,7 +197,7 @@ def test_broker_down_does_not_break_the_business_transaction(
 def test_sweeper_delivers_a_row_whose_enqueue_failed(
     switch_celery_broker, django_capture_on_commit_callbacks, settings
 ):
-    from marketplace.celery import app
+    from config.celery import app
 
     user = BuyerFactory()
     switch_celery_broker(CLOSED_BROKER)

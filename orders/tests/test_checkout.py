@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.tests.factories import AddressFactory, BuyerFactory
-from marketplace import codes
-from marketplace.errors import ConflictError
+from core import codes
+from core.errors import ConflictError
 from orders import services
 from orders.models import Order, OrderLine, ShopOrder
 from shops.models import Product

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from accounts.tests.factories import AddressFactory, BuyerFactory
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from orders import services
 from orders.models import Order, OrderLine
 from shops.models import Product

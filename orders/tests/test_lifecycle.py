@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.tests.factories import AgentFactory, BuyerFactory, FarmerFactory
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from notifications.models import Notification
 from orders import services, tasks
 from orders.models import Order, Payment, ShopOrder

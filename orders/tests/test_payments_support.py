@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.tests.factories import BuyerFactory
-from marketplace.money import to_minor_units
+from core.money import to_minor_units
 from orders.models import Order, OrderLine, Payment, ShopOrder
 from shops.tests.factories import ProductFactory
 

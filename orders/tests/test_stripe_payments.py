@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from conftest import free_port
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from notifications.models import Notification
 from orders import payments, tasks
 from orders.models import Order, Payment, Refund, ShopOrder, StripeEvent

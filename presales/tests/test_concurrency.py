@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from orders.models import Order
 from presales import services
 from presales.models import BuyingGroup, GroupMember, PreOrder, PreSale

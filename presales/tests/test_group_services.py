@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from notifications.models import Notification
 from orders import services as order_services
 from orders.models import Order, OrderLine, ShopOrder

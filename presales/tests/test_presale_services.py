@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.tests.factories import FarmerFactory
-from marketplace.errors import ConflictError
+from core.errors import ConflictError
 from notifications.models import Notification
 from orders import services as order_services
 from orders.models import Order, OrderLine, ShopOrder

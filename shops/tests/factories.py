@@ -4,7 +4,7 @@ from decimal import Decimal
 import factory
 
 from accounts.tests.factories import FarmerFactory
-from marketplace import codes
+from core import codes
 from shops.models import LOT_PREFIX, Category, HarvestLot, InputApplication, Product, Shop, ShopMember, Village
 
 

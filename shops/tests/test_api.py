@@ -9,7 +9,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.tests.factories import BuyerFactory, FarmerFactory
-from marketplace import codes
+from core import codes
 from shops.models import HarvestLot, InputApplication, Product, ProductImage, Shop, ShopMember
 from shops.search import build_document
 

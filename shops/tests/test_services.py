@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tests.factories import BuyerFactory, FarmerFactory, UserFactory
-from marketplace import codes
+from core import codes
 from shops import selectors, services
 from shops.cache import catalogue_version
 from shops.models import LOT_PREFIX, HarvestLot, InputApplication, Product, Shop, ShopMember

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import FarmerFactory
-from marketplace import codes
+from core import codes
 from shops.models import LOT_PREFIX, InputApplication
 from shops.tests.factories import (
     HarvestLotFactory,

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 
-@shared_task(name="marketplace.ping")
+@shared_task(name="core.ping")
 def ping(value: str = "pong") -> str:
     """Health probe: a worker that answers this is connected to the broker."""
     return value

@@ -1,6 +1,6 @@
 import pytest
 
-from marketplace import codes
+from core import codes
 
 
 def test_new_code_is_valid_and_prefixed():
