@@ -4,9 +4,8 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from orders.webhooks import stripe_webhook
-
 from marketplace import views
+from orders.webhooks import stripe_webhook
 
 urlpatterns = [
     path("", views.home, name="home"),

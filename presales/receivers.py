@@ -12,9 +12,9 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
+from core.errors import ConflictError
 from logistics.models import TrackingEvent
 from logistics.signals import tracking_events_recorded
-from core.errors import ConflictError
 from orders.models import Payment, ShopOrder
 
 from .models import GroupMember, PreOrder

@@ -16,8 +16,8 @@ from django.db.models import Avg, Case, Count, IntegerField, Max, Min, OuterRef,
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from logistics.models import PARCEL_PREFIX, Parcel, TrackingEvent
 from core import codes
+from logistics.models import PARCEL_PREFIX, Parcel, TrackingEvent
 from monitoring.models import Reading, Sensor
 from monitoring.selectors import ChartPoint, EpochBucket, bucket_seconds
 from shops.models import LOT_PREFIX, HarvestLot, InputApplication

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from logistics.models import Station
 from core import codes
+from logistics.models import Station
 from monitoring.charts import svg_line_chart
 from monitoring.models import Sensor
 from shops.models import Shop

@@ -2,10 +2,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from logistics import services
-from logistics.models import Parcel, Station
 from core import codes
 from core.errors import ConflictError
+from logistics import services
+from logistics.models import Parcel, Station
 from orders.models import OrderLine, ShopOrder
 from shops.tests.factories import HarvestLotFactory, ProductFactory, VillageFactory
 

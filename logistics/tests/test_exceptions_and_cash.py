@@ -5,9 +5,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from core.errors import ConflictError
 from logistics import services
 from logistics.models import Parcel, Shipment, TrackingEvent
-from core.errors import ConflictError
 from notifications.models import Notification
 from orders.models import Order, Payment, ShopOrder
 

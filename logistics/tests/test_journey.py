@@ -1,9 +1,9 @@
 """The whole journey of a parcel, through the services and through the API."""
 import pytest
 
+from core import codes
 from logistics import services
 from logistics.models import Parcel, Shipment, TrackingEvent
-from core import codes
 from notifications.models import Notification
 from orders.models import Order, ShopOrder
 

@@ -9,9 +9,9 @@ from django.template.loader import render_to_string
 from PIL import Image
 
 from accounts.tests.factories import FarmerFactory
+from core.errors import ConflictError
 from logistics import selectors, services
 from logistics.models import Review
-from core.errors import ConflictError
 from shops.cache import catalogue_version
 
 from .factories import departed, ready_part, shop_at

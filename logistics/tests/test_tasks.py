@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from config.celery import app
 from logistics import services, tasks
 from logistics.models import Parcel
-from config.celery import app
 from orders.models import Order, ShopOrder
 
 from .factories import StationFactory, agent_at, departed

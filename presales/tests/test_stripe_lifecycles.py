@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.errors import ConflictError
 from logistics import services as logistics
 from logistics.tests.factories import StationFactory, shop_at
-from core.errors import ConflictError
 from notifications.models import Notification
 from orders import payments
 from orders import services as order_services
