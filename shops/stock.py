@@ -116,7 +116,8 @@ def can_serve(needed: Mapping[int, int]) -> bool:
     """
     if not needed:
         return False
-    products = {p.pk: p for p in Product.objects.select_for_update(of=("self",)).filter(pk__in=list(needed)).order_by("pk")
-                .select_related("shop")}
+    locked = (Product.objects.select_for_update(of=("self",)).filter(pk__in=list(needed))
+              .select_related("shop").order_by("pk"))
+    products = {p.pk: p for p in locked}
     return all(pid in products and products[pid].is_active and products[pid].shop.is_open
                and products[pid].stock >= qty for pid, qty in needed.items())
