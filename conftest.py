@@ -42,7 +42,7 @@ def free_port() -> int:
 
 @pytest.fixture(autouse=True)
 def _isolated_defaults(settings, tmp_path):
-    """Each test gets its own media folders, an empty cache and in-process tasks."""
+    """Each test gets its own media folders, an empty cache, in-process tasks and the fast password hasher."""
     from django.core.cache import cache
     from django.utils import translation
 
@@ -50,6 +50,8 @@ def _isolated_defaults(settings, tmp_path):
 
     # A test that switched language (a page in Chinese) must not leave it active for the next one.
     translation.activate(settings.LANGUAGE_CODE)
+    # Tests make many users; the production hasher's slowness is its point, not this suite's.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     cache.clear()
@@ -90,6 +92,14 @@ def _start_worker(redis_url: str, extra_env: dict | None = None) -> subprocess.P
     )
 
 
+def _forget_celery_connections(app) -> None:
+    """Drop the result backend and producer pools Celery built for the previous configuration."""
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker_process(redis_url, settings):
     """A real Celery worker process on Redis; the test process sends to it instead of running eagerly.
@@ -111,6 +121,9 @@ def celery_worker_process(redis_url, settings):
     previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager", "task_default_queue")}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False,
                     task_default_queue=queue)
+    # Celery keeps the result backend it built first (the in-process one when REDIS_URL is unset):
+    # forget it so results are read from Redis, where the worker writes them.
+    _forget_celery_connections(app)
     worker = _start_worker(redis_url, extra)
     try:
         from core.tasks import ping
@@ -124,6 +137,7 @@ def celery_worker_process(redis_url, settings):
         except subprocess.TimeoutExpired:
             worker.kill()
         app.conf.update(previous)
+        _forget_celery_connections(app)
 
 
 CHROMIUM = "/usr/bin/chromium"

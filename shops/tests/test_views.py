@@ -17,11 +17,6 @@ from .factories import CategoryFactory, HarvestLotFactory, ProductFactory, ShopF
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Every factory shop has an owner; the real hasher would spend seconds on fifty of them.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 APPLE_DOCUMENT = search.build_document(title="烟台红富士苹果", extra=["苹果", "Apples"])
 
 

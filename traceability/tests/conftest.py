@@ -2,11 +2,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _card_payments_on(settings):
     # Orders paid online are marked paid as the webhook would; no call reaches Stripe in these tests.
     settings.STRIPE_SECRET_KEY = "sk_test_x"
