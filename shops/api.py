@@ -25,7 +25,7 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, User
 from accounts.models import User, phone_validator
 from core.pagination import StandardPagination
 
-from . import images, selectors, services
+from . import images, search, selectors, services
 from .cache import catalogue_key
 from .filters import (
     CategoryChoiceField,
@@ -48,6 +48,14 @@ def _flag(request, name: str) -> bool:
         return bool(StrictBooleanField().clean(request.query_params.get(name)))
     except DjangoValidationError:
         return False
+
+
+def _category_slug(value: str) -> str:
+    """The slug of a `?category=` given by id or slug, as `CategoryChoiceField` reads it (one query for an id)."""
+    text = (value or "").strip()
+    if not text.isdigit():
+        return text
+    return Category.objects.filter(pk=int(text)).values_list("slug", flat=True).first() or ""
 
 
 # --- Villages --------------------------------------------------------------------------
@@ -363,16 +371,30 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def list(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            return super().list(request, *args, **kwargs)
+            response = super().list(request, *args, **kwargs)
+            self._report_search(request, response.data)
+            return response
         # The key carries the catalogue version, so any product write makes every cached list stale.
         url = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
         key = catalogue_key("api-products", get_language(), url)
         data = cache.get(key)
         if data is not None:
+            self._report_search(request, data)
             return Response(data)
         response = super().list(request, *args, **kwargs)
         cache.set(key, response.data, timeout=PRODUCT_LIST_CACHE_SECONDS)
+        self._report_search(request, response.data)
         return response
+
+    def _report_search(self, request, data) -> None:
+        """Announce a `?search=` of the catalogue, as the search page does (the filterset has accepted
+        every parameter by now); a seller's search of their own products (`?mine=true`) is not one."""
+        params = request.query_params
+        if not params.get("search", "").strip() or _flag(request, "mine"):
+            return
+        search.report_search(query=params["search"], results=data["count"], via=search.VIA_API,
+                             category=_category_slug(params.get("category", "")),
+                             province=params.get("province", "").strip(), user=request.user)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -1,185 +1,26 @@
-"""Catalogue cache: a version number, and whole anonymous pages checked against it.
+"""Catalogue cache: one version number for everything a buyer sees, and whole anonymous pages
+checked against it (the machinery is `core.pagecache`; this module is the catalogue's use of it).
 
-Cached catalogue pages and lists carry the current version (in their key, or stored with the
-entry); every write that changes what a buyer sees (product, price, stock, photo, shop) bumps
-it, so stale entries are never read again and expire on their own. One integer in the shared
-cache works across every app server.
+Cached catalogue pages and lists carry the current version (in their key, `catalogue_key`, or
+stored with the entry); every write that changes what a buyer sees (product, price, stock, photo,
+shop) calls `bump_catalogue_version`, so stale entries are never read again and expire on their own.
+With Redis and `CATALOGUE_VERSION_FEED` on, each process follows the version over pub/sub.
 
-Pages (`cache_catalogue_page`) are kept for visitors without a session, who all see the same
-page: key = path + sorted query + language, valid only for the version stored with it.
-Signed-in visitors (and anyone with a session or a pending message) get a fresh page. The only
-per-visitor part of an anonymous page is the CSRF token of its forms: the stored page keeps the
-text around it, and each hit puts in a token of the visitor's own. The page is also stored
-gzip-compressed around that hole (the token goes in as a stored deflate block), so a hit costs
-neither a render nor a compression.
+Pages (`cache_catalogue_page`) are kept for visitors without a session; see `core.pagecache`.
 """
-import functools
-import hashlib
-import os
-import re
-import struct
-import threading
-import time
-import zlib
-from collections import OrderedDict
+from core.pagecache import PageCache, Version
 
-from django.conf import settings
-from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache, caches
-from django.db import transaction
-from django.http import HttpResponse
-from django.middleware.csrf import get_token
-from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
-from django.utils.translation import get_language
+catalogue = Version("catalogue", feed_setting="CATALOGUE_VERSION_FEED")
+pages = PageCache(catalogue, header="X-Catalogue-Cache")
 
-VERSION_KEY = "catalogue:version"
-PAGE_TIMEOUT = 10 * 60  # a page older than this is rendered again even without a change
-BROWSER_MAX_AGE = 60  # the visitor's own browser may reuse a page this long (back button, weak networks)
-_CACHEABLE_CONTROL = f"private, max-age={BROWSER_MAX_AGE}"
-
-_TOKEN_VALUE = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]*')
-_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
-_GZIP_HEADER = b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\xff"  # deflate, FNAME flag, no mtime, unknown OS
-
-
-def _initial_version() -> int:
-    # Time-based, so a version lost from the cache (eviction, flush) restarts above every
-    # version used before and old entries can never come back.
-    return time.time_ns() // 1000
-
-
-# --- The version, pushed to every process ---------------------------------------------------
-
-def _redis_client():
-    """The raw client of the default cache when it is Redis and the feed is on, else None."""
-    if not getattr(settings, "CATALOGUE_VERSION_FEED", False):
-        return None
-    try:
-        from django_redis import get_redis_connection
-        from django_redis.cache import RedisCache
-    except ImportError:  # pragma: no cover - django-redis is a pinned dependency
-        return None
-    if not isinstance(caches["default"], RedisCache):
-        return None
-    return get_redis_connection("default")
-
-
-class VersionFeed:
-    """This process's copy of the catalogue version, pushed by Redis pub/sub.
-
-    Every bump publishes the new version on a channel; one daemon thread per process applies it
-    (within a millisecond or so), so a cached page is served without asking Redis anything.
-    Until the subscription is up, or while it is broken, `current()` is None and callers read
-    the version from the cache as before: a lost connection costs speed, never freshness.
-    The thread pings every few seconds, so even a silently dead connection is noticed.
-    """
-
-    PING_SECONDS = 3
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._owner = None  # (pid, pool) the running thread serves; a fork or new settings restart it
-        self.version: int | None = None
-
-    def current(self) -> int | None:
-        client = _redis_client()
-        if client is None:
-            if self._owner is not None:
-                self.stop()
-            return None
-        # The pool, not the client: each thread has a client object of its own, all on one pool.
-        owner = (os.getpid(), id(client.connection_pool))
-        if self._owner != owner:
-            with self._lock:
-                if self._owner != owner:
-                    self._owner, self.version = owner, None
-                    threading.Thread(target=self._listen, args=(client, owner), daemon=True,
-                                     name="catalogue-version-feed").start()
-        return self.version
-
-    def stop(self) -> None:
-        """Let the thread end (within a second) and forget the version."""
-        self._owner, self.version = None, None
-
-    def pushed(self, version: int) -> None:
-        """A version this process has just written: seen here at once, before its message returns."""
-        if self.version is not None:
-            self.version = max(self.version, version)
-
-    def _read(self, client) -> None:
-        value = client.get(_raw_version_key())
-        self.version = int(value) if value is not None else None
-
-    def _listen(self, client, owner) -> None:
-        channel = _channel(client)
-        while self._owner == owner:
-            pubsub = None
-            try:
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(channel)
-                self._read(client)  # only once subscribed, so that no bump can fall between the two
-                pinged = time.monotonic()
-                while self._owner == owner:
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        self.version = max(self.version or 0, int(message["data"]))
-                    if time.monotonic() - pinged > self.PING_SECONDS:
-                        pubsub.ping()  # raises on a dead connection
-                        pinged = time.monotonic()
-                        if self.version is None:  # a publish failed, or there was no version yet
-                            self._read(client)
-            except Exception:
-                # Whatever went wrong, fall back to reading the cache until subscribed again.
-                if self._owner == owner:
-                    self.version = None
-                time.sleep(1)
-            finally:
-                if pubsub is not None:
-                    pubsub.close()
-
-
-version_feed = VersionFeed()
-
-
-def _raw_version_key() -> str:
-    return cache.make_key(VERSION_KEY)
-
-
-def _channel(client) -> str:
-    # Channels span every database of the server: the key prefix and the database keep them apart.
-    return f"{_raw_version_key()}@{client.connection_pool.connection_kwargs.get('db', 0)}"
-
-
-def _publish(version) -> None:
-    client = _redis_client()
-    if client is None or version is None:
-        return
-    version_feed.pushed(int(version))
-    try:
-        client.publish(_channel(client), int(version))
-    except Exception:  # a cache outage is a cache miss, never a failed write
-        version_feed.version = None
+VERSION_KEY = catalogue.key
+version_feed = catalogue.feed
+local_pages = pages.local_pages
+page_cache_key = pages.key
 
 
 def catalogue_version() -> int:
-    pushed = version_feed.current()
-    if pushed is not None:
-        return pushed
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        if cache.add(VERSION_KEY, _initial_version(), timeout=None):
-            _publish(cache.get(VERSION_KEY))
-        version = cache.get(VERSION_KEY) or 1
-    return version
-
-
-def _bump() -> None:
-    try:
-        version = cache.incr(VERSION_KEY)
-    except ValueError:  # no version yet
-        version = _initial_version()
-        cache.set(VERSION_KEY, version, timeout=None)
-    _publish(version)
+    return catalogue.current()
 
 
 def bump_catalogue_version() -> None:
@@ -188,193 +29,18 @@ def bump_catalogue_version() -> None:
     The second bump matters: a page rendered between the first bump and the commit still shows
     the old rows and would otherwise stay cached under the new version.
     """
-    _bump()
-    transaction.on_commit(_bump, robust=True)
+    catalogue.bump()
 
 
 def catalogue_key(*parts) -> str:
-    return ":".join(["catalogue", str(catalogue_version()), *map(str, parts)])
-
-
-# --- Pages -----------------------------------------------------------------------------------
-
-def page_cache_key(request) -> str:
-    """Path + sorted query + language; the catalogue version is stored in the entry and checked on read."""
-    query = sorted((k, v) for k in request.GET for v in request.GET.getlist(k))
-    raw = repr((request.path, query, get_language() or "")).encode()
-    return "catalogue:page:" + hashlib.sha256(raw).hexdigest()[:40]
-
-
-class _LocalPages:
-    """The most used pages, kept in this process as well while the version feed is up: a hit then
-    costs no network round trip at all. Bounded in number and age (as the shared entries are);
-    an entry of an older version is never served."""
-
-    SIZE = 200
-
-    def __init__(self):
-        self._entries: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str, version: int):
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            entry, expires = found
-            if entry["version"] != version or expires < time.monotonic():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry
-
-    def put(self, key: str, entry: dict) -> None:
-        with self._lock:
-            self._entries[key] = (entry, time.monotonic() + PAGE_TIMEOUT)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.SIZE:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-local_pages = _LocalPages()
-
-
-def _lookup(key: str) -> tuple[int, dict | None]:
-    """(current version, the entry if it belongs to that version).
-
-    With the version feed up: this process's pages, else one GET. Without it: the version and
-    the entry together in one MGET. An entry of an older version is never served.
-    """
-    version = version_feed.current()
-    if version is not None:
-        entry = local_pages.get(key, version)
-        if entry is None:
-            entry = cache.get(key)
-            if entry is None or entry.get("version") != version:
-                return version, None
-            local_pages.put(key, entry)
-        return version, entry
-    found = cache.get_many([VERSION_KEY, key])
-    version = found.get(VERSION_KEY)
-    if version is None:
-        return catalogue_version(), None
-    entry = found.get(key)
-    return version, (entry if entry is not None and entry.get("version") == version else None)
-
-
-def _cacheable_request(request) -> bool:
-    """GET or HEAD from a visitor with neither a session nor a message waiting.
-
-    Told from the cookies alone, which keeps a hit cheap: without a session cookie nobody is
-    signed in (sessions carry the sign-in), and a message can only wait in its own cookie.
-    """
-    if request.method not in ("GET", "HEAD"):
-        return False
-    cookies = request.COOKIES
-    return settings.SESSION_COOKIE_NAME not in cookies and CookieStorage.cookie_name not in cookies
-
-
-def _stored_block(data: bytes) -> bytes:
-    """A non-final stored deflate block (byte-aligned, as every flushed part ends)."""
-    out = []
-    for start in range(0, len(data), 0xFFFF):
-        chunk = data[start:start + 0xFFFF]
-        out.append(b"\x00" + struct.pack("<HH", len(chunk), len(chunk) ^ 0xFFFF) + chunk)
-    return b"".join(out) or b"\x00\x00\x00\xff\xff"
-
-
-def _deflate_parts(parts: list[bytes]) -> list[bytes]:
-    """Each part as raw deflate on its own, ending byte-aligned; only the last part ends the stream."""
-    out = []
-    for i, part in enumerate(parts):
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-        last = i == len(parts) - 1
-        out.append(compressor.compress(part) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH))
-    return out
-
-
-def _entry(response: HttpResponse, version: int) -> dict:
-    parts = _TOKEN_VALUE.split(response.content)
-    return {
-        "version": version,
-        "parts": parts,
-        "deflated": _deflate_parts(parts),
-        "headers": {k: v for k, v in response.items() if k.lower() in ("content-type", "content-language")},
-        "meta": getattr(response, "cache_meta", None),
-    }
-
-
-def _response_from(entry: dict, request) -> HttpResponse:
-    parts = entry["parts"]
-    token = get_token(request).encode() if len(parts) > 1 else b""
-    body = token.join(parts)
-    response = HttpResponse(status=200, headers=entry["headers"])
-    # Set outright, not patched: a hit is the hot path and its headers never vary.
-    response["Vary"] = "Accept-Encoding, Cookie, Accept-Language"
-    response["Cache-Control"] = _CACHEABLE_CONTROL
-    if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
-        deflated = entry["deflated"]
-        pieces = [deflated[0]]
-        for piece in deflated[1:]:
-            pieces += [_stored_block(token), piece]
-        # A random-length file name, as Django's GZipMiddleware adds against BREACH; the token is
-        # compressed apart from the page anyway, so it never shares a back-reference with it.
-        length = 1 + os.urandom(1)[0] % 100
-        name = os.urandom(length).hex()[:length].encode() + b"\x00"
-        trailer = struct.pack("<II", zlib.crc32(body) & 0xFFFFFFFF, len(body) & 0xFFFFFFFF)
-        response.content = b"".join([_GZIP_HEADER, name, *pieces, trailer])
-        response["Content-Encoding"] = "gzip"
-    else:
-        response.content = body
-    response["Content-Length"] = str(len(response.content))
-    response["X-Catalogue-Cache"] = "hit"
-    return response
-
-
-def _browser_headers(response: HttpResponse, cacheable: bool) -> None:
-    patch_vary_headers(response, ("Cookie", "Accept-Language"))
-    if cacheable:
-        # private: the page carries the visitor's CSRF token, so no shared cache may keep it.
-        patch_cache_control(response, private=True, max_age=BROWSER_MAX_AGE)  # = _CACHEABLE_CONTROL
-    else:
-        add_never_cache_headers(response)
+    """A cache key valid until the catalogue next changes: `catalogue:<version>:<parts...>`."""
+    return catalogue.stamp(*parts)
 
 
 def cache_catalogue_page(view=None, *, on_hit=None):
     """Serve a catalogue view from the cache to visitors without a session.
 
     A view may set `response.cache_meta`; `on_hit(request, meta)` then runs on every cache hit
-    (the search page counts searches that found nothing that way).
+    (the search and category pages announce their searches that way).
     """
-    if view is None:
-        return functools.partial(cache_catalogue_page, on_hit=on_hit)
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        cacheable = _cacheable_request(request)
-        key = page_cache_key(request) if cacheable else None
-        if cacheable:
-            version, entry = _lookup(key)
-            if entry is not None:
-                if on_hit is not None and entry["meta"] is not None:
-                    on_hit(request, entry["meta"])
-                return _response_from(entry, request)
-        response = view(request, *args, **kwargs)
-        store = (cacheable and response.status_code == 200 and not response.streaming
-                 and not response.cookies and response.get("Content-Type", "").startswith("text/html"))
-        if store:
-            # The version read before rendering: a page rendered across a bump is stale at once.
-            entry = _entry(response, version)
-            cache.set(key, entry, timeout=PAGE_TIMEOUT)
-            if version_feed.version is not None:
-                local_pages.put(key, entry)
-            response["X-Catalogue-Cache"] = "miss"
-        if response.status_code == 200:
-            _browser_headers(response, store)
-        return response
-
-    return wrapper
+    return pages.cached(view, on_hit=on_hit)

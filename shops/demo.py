@@ -15,6 +15,7 @@ from accounts.demo import DEMO_PASSWORD
 from accounts.models import User
 
 from . import images, services
+from .demo_photos import demo_photo
 from .models import Category, InputApplication, Product, ProductImage, Shop, ShopMember, Village, gtin_is_valid
 
 PHOTO_SIZE = (640, 480)  # smaller than a phone photo, so load_demo stays quick
@@ -329,7 +330,7 @@ def _shop(spec: DemoShop, farmers: dict[str, User], admin: User | None, seed: in
     if shop.verification == Shop.Verification.UNVERIFIED:
         if spec.verification == Shop.Verification.PENDING:
             services.submit_verification(shop=shop, actor=owner,
-                                         licence_photo=images.demo_photo("licence", seed, size=PHOTO_SIZE))
+                                         licence_photo=demo_photo("licence", seed, size=PHOTO_SIZE))
         elif spec.verification == Shop.Verification.VERIFIED and admin is not None:
             services.review_verification(shop=shop, reviewer=admin, approve=True)
     return shop
@@ -349,8 +350,8 @@ def _product(shop: Shop, item: Item, categories: dict[str, Category], farmers: d
     if not ProductImage.objects.filter(product=product).exists():
         for n in range(item.photos):
             images.add_product_image(product=product, actor=owner, alt_text=item.title[:120],
-                                     upload=images.demo_photo(f"{item.category} {item.title}", seed * 10 + n,
-                                                              size=PHOTO_SIZE))
+                                     upload=demo_photo(f"{item.category} {item.title}", seed * 10 + n,
+                                                       size=PHOTO_SIZE))
     if item.lots and not product.lots.exists():
         today = timezone.localdate()
         for spec in item.lots:

@@ -1,5 +1,14 @@
+"""Signals other apps may listen to without shops importing them (arrows point one way)."""
 from django.dispatch import Signal
 
 # Sent inside the writing transaction whenever a lot is recorded or changed
 # (what="recorded" | "input_applied", lot=..., and details). The trace log listens.
 lot_event = Signal()
+
+# Sent after every catalogue search a buyer makes, on the search and category pages (cache hits
+# included) and in the products API alike (`shops.search.report_search`), with sender=ProductSearch
+# and: query (normalised words), results (how many products matched, before paging), category (a
+# category slug or ""), province (or ""), language, user (None when anonymous) and via ("web" or
+# "api"). Outside any transaction; a receiver must not break the buyer's page. The demand board
+# counts the searches that found nothing.
+search_performed = Signal()

@@ -31,8 +31,11 @@ def home_context() -> dict:
     }
 
 
-def _record_if_empty(request, meta) -> None:
-    search.record_empty_search(*meta)
+def _report_cached_search(request, meta) -> None:
+    """A search or category page served from the cache announces its search, as its render did."""
+    if isinstance(meta, tuple):  # cached before the count was kept: (query, category, province) of a miss
+        meta = {**dict(zip(("query", "category", "province"), meta, strict=False)), "results": 0}
+    search.report_search(**meta, via=search.VIA_WEB, user=request.user)
 
 
 def _listing(request, template: str, *, fixed_category=None, tree=None):
@@ -54,20 +57,20 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
         context["subcategories"] = [(child, results.count_or_none(results.category_counts.get(child.pk)))
                                     for child in tree.children.get(fixed_category.pk, [])]
     response = render(request, template, context)
-    if results.search and page.paginator.count == 0:
-        category = form.selected_category.slug if form.selected_category is not None else ""
-        province = form.value("province", "")
-        search.record_empty_search(results.search.query, category, province)
-        response.cache_meta = (results.search.query, category, province)
+    if results.search:
+        meta = {"query": results.search.query, "results": page.paginator.count, "province": form.value("province", ""),
+                "category": form.selected_category.slug if form.selected_category is not None else ""}
+        search.report_search(**meta, via=search.VIA_WEB, user=request.user)
+        response.cache_meta = meta
     return response
 
 
-@cache_catalogue_page(on_hit=_record_if_empty)
+@cache_catalogue_page(on_hit=_report_cached_search)
 def search_page(request):
     return _listing(request, "shops/search.html")
 
 
-@cache_catalogue_page(on_hit=_record_if_empty)
+@cache_catalogue_page(on_hit=_report_cached_search)
 def category(request, slug: str):
     tree = search.CategoryTree.load()
     current = tree.by_slug.get(slug)

@@ -148,11 +148,12 @@ def _request(path):
     return RequestFactory().get(path)
 
 
-def test_empty_search_is_counted_on_cache_hits_too(client):
+def test_a_search_is_announced_on_cache_hits_too(client, searches):
     ShopFactory()
     client.get("/search/?q=火龙果")
-    Client().get("/search/?q=火龙果")
-    assert search.empty_search_count("火龙果", "") == 2
+    response = Client().get("/search/?q=火龙果")
+    assert response["X-Catalogue-Cache"] == "hit"
+    assert [(s["query"], s["results"], s["via"]) for s in searches] == [("火龙果", 0, "web")] * 2
 
 
 def test_bump_happens_again_on_commit(django_capture_on_commit_callbacks):
@@ -213,9 +214,9 @@ def test_version_feed_follows_a_bump_published_by_another_process(settings, redi
     _wait_for(lambda: feed.version is not None)
     assert feed.version == start
     # What another app server's bump does: INCR and PUBLISH, nothing in this process.
-    raw_key = catalogue_cache._raw_version_key()
+    raw_key = catalogue_cache.catalogue.raw_key()
     new = redis_cache.incr(raw_key)
-    redis_cache.publish(catalogue_cache._channel(redis_cache), new)
+    redis_cache.publish(catalogue_cache.catalogue.channel(redis_cache), new)
     _wait_for(lambda: feed.version == new, seconds=2)
     assert catalogue_cache.catalogue_version() == new
 
@@ -243,8 +244,8 @@ def test_without_a_subscription_the_version_is_read_from_redis(settings, redis_c
     catalogue_cache.catalogue_version()
     _wait_for(lambda: catalogue_cache.version_feed.version is not None)
     catalogue_cache.version_feed.version = None  # as while the connection is being re-established
-    raw_key = catalogue_cache._raw_version_key()
-    assert catalogue_cache._lookup("catalogue:page:none")[0] == int(redis_cache.get(raw_key))
+    raw_key = catalogue_cache.catalogue.raw_key()
+    assert catalogue_cache.pages.lookup("catalogue:page:none")[0] == int(redis_cache.get(raw_key))
 
 
 def test_withdrawn_product_disappears_from_cached_pages(client, product):

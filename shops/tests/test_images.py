@@ -15,6 +15,7 @@ from PIL import ExifTags, Image
 from conftest import require_service
 from shops import images
 from shops.cache import catalogue_version
+from shops.demo_photos import demo_photo
 from shops.models import Product, ProductImage
 from shops.selectors import ordered_images
 from shops.tasks import ThumbnailsFailed, make_thumbnails
@@ -44,7 +45,7 @@ def jpeg_upload(size=(800, 600), colour=(120, 160, 60), **options) -> SimpleUplo
 
 def photo_upload(size=(1200, 900), seed=1) -> SimpleUploadedFile:
     """A textured, photo-like JPEG (it compresses like a camera photo, unlike a flat colour)."""
-    return upload(images.demo_photo("Fuji apples", seed, size=size).read())
+    return upload(demo_photo("Fuji apples", seed, size=size).read())
 
 
 def gps_exif(orientation: int | None = None) -> Image.Exif:

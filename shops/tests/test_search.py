@@ -158,13 +158,15 @@ def test_close_words_use_edit_distance_and_skip_known_prefixes():
     assert search.close_words("banana", words) == []
 
 
-def test_empty_searches_are_counted_without_the_searcher():
-    search.record_empty_search("火龙果 ", "fruit")
-    search.record_empty_search("火龙果", "fruit")
-    search.record_empty_search("火龙果", "")
-    assert search.empty_search_count("火龙果", "fruit") == 2
-    assert search.empty_search_count("火龙果", "") == 1
-    assert search.empty_searches()[0] == ("火龙果", "fruit", 2)
+def test_a_reported_search_is_announced_with_normalised_words(searches):
+    from django.contrib.auth.models import AnonymousUser
+
+    search.report_search(query="  Ｄｒａｇｏｎ   FRUIT ", results=0, via=search.VIA_API, category="fruit",
+                         province="云南省", user=AnonymousUser(), language="zh-hans")
+    search.report_search(query="the of", results=5, via=search.VIA_WEB)  # stop words only: no search
+    search.report_search(query="   ", results=5, via=search.VIA_WEB)
+    assert searches == [{"query": "dragon fruit", "results": 0, "category": "fruit", "province": "云南省",
+                         "language": "zh-hans", "user": None, "via": "api"}]
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from accounts.tests.factories import BuyerFactory
 from shops import search
 from shops.models import Category, Product, ProductImage, Shop
+from shops.search import listing
 
 from .factories import CategoryFactory, HarvestLotFactory, ProductFactory, ShopFactory, VillageFactory
 
@@ -150,7 +152,7 @@ def test_each_facet_counts_with_the_other_filters_but_not_its_own(client, produc
 
 
 def test_many_results_list_facets_without_counting_them(client, produce, monkeypatch, django_assert_max_num_queries):
-    monkeypatch.setattr(search, "FACET_COUNT_LIMIT", 2)
+    monkeypatch.setattr(listing, "FACET_COUNT_LIMIT", 2)
     # categories, count, page, photos, the provinces (no GROUP BY over the products)
     with django_assert_max_num_queries(5):
         page = text(client.get("/search/"))
@@ -185,7 +187,23 @@ def test_empty_result_says_so_and_offers_to_remove_filters(client, produce):
     assert "Nothing matches “苹果”." in page
     assert "Remove “Province: 云南省”" in page
     assert "?q=%E8%8B%B9%E6%9E%9C&amp;certified=on" in page  # the same search without the province
-    assert search.empty_search_count("苹果", "") == 1
+
+
+def test_searches_are_announced_with_their_count_and_filters(client, produce, searches):
+    client.get("/search/", {"q": "苹果", "province": "云南省", "certified": "on"})
+    client.get("/c/fruit/", {"q": "  PingGuo "})
+    client.get("/search/", {"province": "云南省"})  # no words: not a search
+    client.get("/search/", {"q": "the"})  # stop words only: not a search either
+    assert [(s["query"], s["results"], s["category"], s["province"], s["via"], s["user"]) for s in searches] == [
+        ("苹果", 0, "", "云南省", "web", None), ("pingguo", 3, "fruit", "", "web", None)]
+    assert searches[0]["language"] == "en"
+
+
+def test_a_signed_in_search_is_announced_with_its_user(client, produce, searches):
+    buyer = BuyerFactory()
+    client.force_login(buyer)
+    client.get("/search/", {"q": "火龙果"})
+    assert [(s["query"], s["results"], s["user"]) for s in searches] == [("火龙果", 0, buyer)]
 
 
 @pytest.mark.parametrize("page_param, expected", [("abc", 1), ("0", 2), ("999", 2), ("2", 2), ("", 1)])

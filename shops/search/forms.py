@@ -1,0 +1,72 @@
+"""The catalogue pages' GET form: search words, category, province, price range, flags and sort."""
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .categories import CategoryTree
+from .terms import MAX_QUERY_LENGTH
+
+SORT_RELEVANCE, SORT_NEWEST, SORT_PRICE_UP, SORT_PRICE_DOWN = "relevance", "newest", "price", "-price"
+SORT_CHOICES = [
+    (SORT_RELEVANCE, _("Best match")),
+    (SORT_NEWEST, _("Newest")),
+    (SORT_PRICE_UP, _("Price: low to high")),
+    (SORT_PRICE_DOWN, _("Price: high to low")),
+]
+PRICE_LIMIT = Decimal("100000")
+
+
+class CatalogueFilterForm(forms.Form):
+    """The search and category pages' GET form; an invalid field shows its error and is ignored."""
+
+    q = forms.CharField(label=_("Search for"), max_length=MAX_QUERY_LENGTH, required=False,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("apples, 苹果, pingguo")}))
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    province = forms.CharField(label=_("Province"), max_length=30, required=False)
+    min_price = forms.DecimalField(label=_("Lowest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
+                                   decimal_places=2, required=False,
+                                   widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
+    max_price = forms.DecimalField(label=_("Highest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
+                                   decimal_places=2, required=False,
+                                   widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
+    in_stock = forms.BooleanField(label=_("In stock"), required=False)
+    certified = forms.BooleanField(label=_("Certified (organic, green food or geographical indication)"),
+                                   required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, data, *, tree: CategoryTree, fixed_category=None):
+        super().__init__(data)
+        self.tree = tree
+        self.fixed_category = fixed_category
+        if fixed_category is not None:
+            del self.fields["category"]
+        else:
+            self.fields["category"].choices = [("", _("All categories")), *tree.choices()]
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_price"), data.get("max_price")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_price", _("The highest price must not be below the lowest."))
+        return data
+
+    def value(self, name: str, default=None):
+        """A field's cleaned value, or the default when it was empty or invalid."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        value = self.cleaned_data.get(name)
+        return default if value in (None, "") else value
+
+    @property
+    def selected_category(self):
+        if self.fixed_category is not None:
+            return self.fixed_category
+        return self.tree.by_slug.get(self.value("category", ""))
+
+    @property
+    def chosen_sort(self) -> str:
+        sort = self.value("sort", "")
+        if not sort or (sort == SORT_RELEVANCE and not self.value("q")):
+            return SORT_RELEVANCE if self.value("q") else SORT_NEWEST
+        return sort
