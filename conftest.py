@@ -83,11 +83,12 @@ def postgres(db):
     return connection
 
 
-def _start_worker(redis_url: str, extra_env: dict | None = None) -> subprocess.Popen:
+def _start_worker(redis_url: str, extra_env: dict | None = None, queues: list[str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "REDIS_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "0", **(extra_env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+         "--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle",
+         *(["--queues", ",".join(queues)] if queues else [])],
         cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 
@@ -98,6 +99,9 @@ def _forget_celery_connections(app) -> None:
     app._local.__dict__.pop("backend", None)
     app._pool = None
     app.amqp._producer_pool = None
+    # And the router built from the previous task_routes.
+    app.amqp._rtable = None
+    app.amqp.__dict__.pop("router", None)
 
 
 @pytest.fixture
@@ -115,16 +119,25 @@ def celery_worker_process(redis_url, settings):
     if connection.vendor == "postgresql":
         s = connection.settings_dict
         extra["DATABASE_URL"] = f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-    # A private queue per run, so that a stray worker of another run never steals our tasks.
+    # Private queues per run, so that a stray worker of another run never steals our tasks: the default queue
+    # and each queue of CELERY_TASK_ROUTES under a private prefix, all consumed by this one worker. Routing
+    # stays on, so a task sent here (or by a task on the worker) goes where it would in production.
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    prefix = f"{queue}."
     extra["CELERY_TASK_DEFAULT_QUEUE"] = queue
-    previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager", "task_default_queue")}
+    extra["TASK_QUEUE_PREFIX"] = prefix
+    concern_of = {name: concern for concern, name in settings.TASK_QUEUES.items()}
+    routes = {pattern: {**route, "queue": prefix + concern_of[route["queue"]]}
+              for pattern, route in settings.CELERY_TASK_ROUTES.items()}
+    queues = [queue, *(prefix + concern for concern in settings.TASK_QUEUES)]
+    previous = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager", "task_default_queue",
+                                         "task_routes")}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False,
-                    task_default_queue=queue)
+                    task_default_queue=queue, task_routes=routes)
     # Celery keeps the result backend it built first (the in-process one when REDIS_URL is unset):
     # forget it so results are read from Redis, where the worker writes them.
     _forget_celery_connections(app)
-    worker = _start_worker(redis_url, extra)
+    worker = _start_worker(redis_url, extra, queues)
     try:
         from core.tasks import ping
 
@@ -225,6 +238,84 @@ def localstripe(settings, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+class MotoS3:
+    """A running moto_server: an S3-compatible endpoint, its (made-up) keys, and a boto3 client on it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        # moto accepts any key; these are names, not secrets.
+        self.access_key = "farmgate-test-key"
+        self.secret_key = "farmgate-test-secret"  # noqa: S105
+        self.region = "us-east-1"
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, aws_access_key_id=self.access_key,
+                            aws_secret_access_key=self.secret_key, region_name=self.region)
+
+    def env(self, public_bucket: str, private_bucket: str) -> dict:
+        """The environment variables that point Farmgate's settings at these buckets (MEDIA_STORAGE=s3)."""
+        return {"MEDIA_STORAGE": "s3", "AWS_S3_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": self.access_key,
+                "AWS_SECRET_ACCESS_KEY": self.secret_key, "AWS_S3_REGION_NAME": self.region,
+                "AWS_STORAGE_BUCKET_NAME": public_bucket, "AWS_PRIVATE_STORAGE_BUCKET_NAME": private_bucket,
+                "AWS_DEFAULT_ACL": "public-read", "AWS_S3_URL_PROTOCOL": "http:"}
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    """moto's S3-compatible server (`moto_server`, a development dependency) on a free loopback port, for the
+    whole run: each test makes buckets of its own (see `s3_storage`)."""
+    executable = Path(sys.executable).with_name("moto_server")
+    require_service("moto_server (pip install -r requirements-dev.txt)", executable.exists())
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w+b")
+    proc = subprocess.Popen([str(executable), "-H", "127.0.0.1", "-p", str(port)], cwd=BASE_DIR,
+                            stdout=log, stderr=subprocess.STDOUT)
+    server = MotoS3(port)
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open(server.url, port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                pytest.fail(f"moto_server did not start: {log.read().decode(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture
+def s3_storage(moto_server, settings, monkeypatch):
+    """Fresh public and private buckets on the moto server, with STORAGES["default"] and STORAGES["private"]
+    built from them by the settings' own MEDIA_STORAGE=s3 branch (loaded in a fresh interpreter); the same
+    variables are set in the environment, so a worker process started by the test uses them too."""
+    import json
+
+    suffix = f"{os.getpid()}-{time.monotonic_ns()}"
+    public, private = f"farmgate-media-{suffix}", f"farmgate-private-{suffix}"
+    client = moto_server.client()
+    client.create_bucket(Bucket=public)
+    client.create_bucket(Bucket=private)
+    env = moto_server.env(public, private)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import json, django; django.setup(); from django.conf import settings; "
+         "print(json.dumps({k: settings.STORAGES[k] for k in ('default', 'private')}))"],
+        cwd=BASE_DIR, env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True, text=True, timeout=60, check=True)
+    settings.STORAGES = {**settings.STORAGES, **json.loads(probe.stdout.strip().splitlines()[-1])}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    moto_server.public_bucket, moto_server.private_bucket = public, private
+    return moto_server
 
 
 @pytest.fixture

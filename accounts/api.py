@@ -1,12 +1,22 @@
-"""Accounts API: token, register, me, addresses. Thin: validate shape, call a service or selector."""
-from django.contrib.auth import authenticate
+"""Accounts API: tokens (sign in, rotate, sign out, sign out everywhere), register, password, me, addresses.
+
+Thin: validate shape, call a service or selector. Tokens are django-rest-knox's: stored as a hash, each with an
+expiry (API_TOKEN_TTL_DAYS), one per device, all revoked by a password change.
+"""
+from django.conf import settings
+from django.contrib.auth import authenticate, update_session_auth_hash, user_logged_in, user_logged_out
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
+from knox.auth import TokenAuthentication
 from rest_framework import generics, permissions, serializers, status, viewsets
-from rest_framework.authtoken.models import Token
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+
+from core import ratelimit
+from core.net import client_ip
+from core.throttling import ScopedRateThrottle
 
 from . import selectors, services
 from .models import Address, User
@@ -15,6 +25,16 @@ from .models import Address, User
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("Send it as `Authorization: Token <token>`; shown this once."))
+    expiry = serializers.DateTimeField(allow_null=True, help_text=_("When the token stops working."))
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -44,16 +64,17 @@ class AuthThrottled:
     throttle_scope = "auth"
 
 
+def _token_response(token: str, expiry) -> dict:
+    return {"token": token, "expiry": serializers.DateTimeField().to_representation(expiry) if expiry else None}
+
+
 class TokenView(AuthThrottled, APIView):
-    """Exchange a username and password for an API token."""
+    """Exchange a username and password for a new API token for this device, with its expiry."""
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
-    )
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -64,8 +85,63 @@ class TokenView(AuthThrottled, APIView):
                 {"non_field_errors": [_("Unable to sign in with the username and password given.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, expiry = services.issue_token(user=user)
+        user_logged_in.send(sender=user.__class__, request=request._request, user=user)
+        return Response(_token_response(token, expiry))
+
+
+class TokenRefreshView(APIView):
+    """Rotate this device's token: a new token with a new expiry; the one used for this request stops working."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: TokenResponseSerializer})
+    def post(self, request):
+        token, expiry = services.rotate_token(token=request.auth)
+        return Response(_token_response(token, expiry))
+
+
+class LogoutView(APIView):
+    """Sign this device out: the token used for this request stops working."""
+
+    authentication_classes = [TokenAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.revoke_token(token=request.auth)
+        user_logged_out.send(sender=request.user.__class__, request=request._request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """Sign out everywhere: every API token of the user stops working (a lost phone, a shared tablet)."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.revoke_all_tokens(user=request.user)
+        user_logged_out.send(sender=request.user.__class__, request=request._request, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(AuthThrottled, APIView):
+    """Change the password. Every API token is revoked; the answer carries a new token for this device."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenResponseSerializer})
+    def post(self, request):
+        data = PasswordChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.change_password(user=request.user, **data.validated_data)
+        if request.auth is None:  # a browser session: keep it signed in, as the password page does
+            update_session_auth_hash(request._request, user)
+        token, expiry = services.issue_token(user=user)
+        return Response(_token_response(token, expiry))
 
 
 class RegisterView(AuthThrottled, APIView):
@@ -74,6 +150,9 @@ class RegisterView(AuthThrottled, APIView):
 
     @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
     def post(self, request):
+        verdict = ratelimit.hit("signup", client_ip(request), settings.RATE_LIMIT_SIGNUP)
+        if not verdict.allowed:
+            raise Throttled(wait=verdict.retry_after)
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.register_user(**data.validated_data)

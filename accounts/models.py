@@ -1,8 +1,10 @@
 from django.conf import settings
+from django.contrib.auth.hashers import acheck_password, check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 # Mainland mobile numbers (11 digits starting 1) or landlines with an area code.
 phone_validator = RegexValidator(
@@ -35,6 +37,41 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    # A new password (changed, reset, set by staff or a command) revokes every API token of the user when it is
+    # saved; the sessions of other browsers end by themselves (Django checks each session's password hash).
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self._revoke_tokens_on_save = True
+
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._revoke_tokens_on_save = True
+
+    def save(self, *args, **kwargs):
+        revoke = getattr(self, "_revoke_tokens_on_save", False) and self.pk is not None
+        super().save(*args, **kwargs)
+        if revoke:
+            AuthToken.objects.filter(user=self).delete()
+        self._revoke_tokens_on_save = False
+
+    # Django re-hashes a correct password with stronger parameters on sign-in; the same password is no
+    # change of credentials, so that save keeps the tokens.
+    def _upgrade_hash(self, raw_password):
+        AbstractUser.set_password(self, raw_password)
+        self._password = None
+        self.save(update_fields=["password"])
+
+    def check_password(self, raw_password):
+        return check_password(raw_password, self.password, self._upgrade_hash)
+
+    async def acheck_password(self, raw_password):
+        async def upgrade(raw):
+            AbstractUser.set_password(self, raw)
+            self._password = None
+            await self.asave(update_fields=["password"])
+
+        return await acheck_password(raw_password, self.password, upgrade)
 
     @property
     def is_buyer(self) -> bool:

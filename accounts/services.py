@@ -1,8 +1,11 @@
 """Every write to accounts: one function per action, keyword-only, one transaction each."""
+from datetime import datetime
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from knox.models import AuthToken
 
 from .models import Address, User
 
@@ -93,3 +96,43 @@ def delete_address(*, address: Address) -> None:
         if successor:
             successor.is_default = True
             successor.save(update_fields=["is_default"])
+
+
+# --- API tokens (django-rest-knox: stored as a hash, with an expiry) ---------------------
+
+def issue_token(*, user: User) -> tuple[str, datetime | None]:
+    """A new API token for one device: the token (shown this once, only its hash is kept) and its expiry."""
+    instance, token = AuthToken.objects.create(user=user)
+    return token, instance.expiry
+
+
+@transaction.atomic
+def rotate_token(*, token: AuthToken) -> tuple[str, datetime | None]:
+    """Swap a device's token for a fresh one with a new expiry; the old one stops working at once."""
+    user = token.user
+    token.delete()
+    return issue_token(user=user)
+
+
+def revoke_token(*, token: AuthToken) -> None:
+    token.delete()
+
+
+def revoke_all_tokens(*, user: User) -> int:
+    """Sign out everywhere: every API token of the user stops working."""
+    deleted, _per_model = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def change_password(*, user: User, old_password: str, new_password: str) -> User:
+    """Check the current password, set the new one; saving it revokes every API token (User.save)."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": [_("Your current password was entered incorrectly.")]})
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": list(exc.messages)})
+    user.set_password(new_password)
+    user.save()
+    return user

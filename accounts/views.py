@@ -1,20 +1,21 @@
 """Sign-up, profile and addresses pages. Thin: forms validate shape, services do the writes."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
+
+from core import ratelimit
+from core.forms import copy_errors
+from core.net import client_ip
 
 from . import selectors, services
 from .forms import AddressForm, ProfileForm, SignUpForm
-
-
-def _copy_errors(form, exc: ValidationError) -> None:
-    for field, msgs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, msgs)
 
 
 @require_http_methods(["GET", "POST"])
@@ -22,6 +23,13 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
     form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        verdict = ratelimit.hit("signup", client_ip(request), settings.RATE_LIMIT_SIGNUP)
+        if not verdict.allowed:
+            form.add_error(None, rate_limited_message(verdict.retry_after))
+            response = render(request, "accounts/signup.html", {"form": form}, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -30,11 +38,9 @@ def signup(request):
                 role=data["role"], display_name=data["display_name"],
             )
         except ValidationError as exc:
-            if "password" in exc.message_dict:
-                exc.error_dict["password1"] = exc.error_dict.pop("password")
-            _copy_errors(form, exc)
+            copy_errors(form, exc, rename={"password": "password1"})
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.GuardedModelBackend")
             messages.success(request, _("Welcome to Farmgate, %(name)s!") % {"name": user})
             return redirect("accounts:profile")
     return render(request, "accounts/signup.html", {"form": form})
@@ -48,7 +54,7 @@ def profile(request):
         try:
             services.update_profile(user=request.user, **{f: form.cleaned_data[f] for f in form.Meta.fields})
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Your profile is saved."))
             return redirect("accounts:profile")
@@ -73,7 +79,7 @@ def address_edit(request, pk: int | None = None):
             else:
                 services.create_address(user=request.user, **fields)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Address saved."))
             return redirect("accounts:addresses")
@@ -89,14 +95,29 @@ def address_delete(request, pk: int):
     return redirect("accounts:addresses")
 
 
-def lockout_response(request, original_response=None, credentials=None):
-    """Axes calls this when sign-in is locked: a clear 429, as JSON for the API, a page otherwise."""
-    from django.conf import settings
+def rate_limited_message(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return ngettext("Too many attempts from your network. Please try again in %(minutes)d minute.",
+                    "Too many attempts from your network. Please try again in %(minutes)d minutes.",
+                    minutes) % {"minutes": minutes}
 
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    message = _("Too many failed sign-in attempts. Please wait %(minutes)d minutes and try again.") % {
-        "minutes": minutes
-    }
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=429)
-    return render(request, "accounts/locked_out.html", {"message": message}, status=429)
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset form, rate limited per client address (429) and, silently, per e-mail address, so the
+    form can be used neither to flood someone's mailbox nor to learn whether an address has an account."""
+
+    def post(self, request, *args, **kwargs):
+        verdict = ratelimit.hit("password-reset", client_ip(request), settings.RATE_LIMIT_PASSWORD_RESET)
+        if not verdict.allowed:
+            form = self.get_form()
+            form.add_error(None, rate_limited_message(verdict.retry_after))
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"].strip().lower()
+        if not ratelimit.hit("password-reset-email", email, settings.RATE_LIMIT_PASSWORD_RESET).allowed:
+            return redirect(self.get_success_url())  # the same answer as a sent link
+        return super().form_valid(form)

@@ -55,7 +55,7 @@ def _prepare(buyer_count: int):
 
     django.setup()
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from accounts.models import Address, User
     from shops.models import Category, Product, Shop, Village
@@ -83,8 +83,8 @@ def _prepare(buyer_count: int):
         address = Address.objects.filter(user=user).first() or Address.objects.create(
             user=user, name=f"买家{i}", phone="13800138000", province=["上海市", "江苏省", "云南省"][i % 3],
             city="某市", line=f"某路 {i} 号", is_default=True)
-        token, _ = Token.objects.get_or_create(user=user)
-        buyers.append((user.pk, address.pk, token.key))
+        _instance, token = AuthToken.objects.create(user=user)
+        buyers.append((user.pk, address.pk, token))
     return products, buyers
 
 

@@ -41,11 +41,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "core",
     "marketplace",
     "accounts",
@@ -57,10 +58,19 @@ INSTALLED_APPS = [
     "notifications",
     "presales",
     "demand",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First: every request gets its id (X-Request-ID from the load balancer, or a new one) and is measured.
+    "ops.middleware.RequestIdMiddleware",
+    "ops.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response, errors and refusals included.
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
+    # A body over the size limit is refused from its Content-Length, before anything reads it.
+    "core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -99,9 +109,20 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PgBouncer in transaction pooling mode between the app and PostgreSQL (DATABASE_POOLER=transaction, or
+# PGBOUNCER=1): each transaction may run on another server connection, so nothing may live in the session.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="transaction" if env.bool("PGBOUNCER", default=False) else "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # Behind the pooler a connection to it is cheap and pins nothing: let each request open and close its own.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE",
+                                                   default=0 if DATABASE_POOLER == "transaction" else 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASE_POOLER == "transaction":
+        # No server-side cursors (.iterator() would lose its cursor at the transaction's end) and no
+        # server-side prepared statements (psycopg prepares a query run 5 times; the next transaction may
+        # land on a server connection that never saw it).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
     # The test database gets its own name so a test run never touches live data.
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
     if not DATABASES["default"]["TEST"]["NAME"]:
@@ -146,6 +167,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_RETRY_DELAY = 10
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# One queue per concern, each with its own workers, so a flood of thumbnails never delays a payment (README,
+# "Running in production"). TASK_QUEUE_PREFIX namespaces them (the real-worker tests use a private prefix).
+TASK_QUEUE_PREFIX = env.str("TASK_QUEUE_PREFIX", default="")
+TASK_QUEUES = {name: f"{TASK_QUEUE_PREFIX}{name}"
+               for name in ("payments", "notifications", "images", "ingestion", "maintenance")}
+# The one place that says which task goes where: by task name, exact names before patterns (first match wins).
+# Task names are stable (`name=` of each @shared_task), whatever module the task lives in.
+CELERY_TASK_ROUTES = {
+    # Periodic sweeps of pre-sales are maintenance; everything else of pre-sales moves card money.
+    "presales.expire_groups": {"queue": TASK_QUEUES["maintenance"]},
+    "presales.release_unpaid_preorders": {"queue": TASK_QUEUES["maintenance"]},
+    "monitoring.rebuild_hourly_rollups": {"queue": TASK_QUEUES["ingestion"]},
+    "orders.*": {"queue": TASK_QUEUES["payments"]},  # Stripe events, reconciliation, intents, unpaid expiry
+    "presales.*": {"queue": TASK_QUEUES["payments"]},  # captures, holds, releases of pre-sale payments
+    "notifications.*": {"queue": TASK_QUEUES["notifications"]},
+    "shops.*": {"queue": TASK_QUEUES["images"]},  # photo thumbnails
+    "monitoring.*": {"queue": TASK_QUEUES["maintenance"]},  # reading partitions and retention
+    "accounts.*": {"queue": TASK_QUEUES["maintenance"]},
+    "logistics.*": {"queue": TASK_QUEUES["maintenance"]},
+    "core.*": {"queue": TASK_QUEUES["maintenance"]},
+    "ops.*": {"queue": TASK_QUEUES["maintenance"]},
+}
+# Workers log through LOGGING below (JSON lines with the request id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -211,11 +256,18 @@ CELERY_BEAT_SCHEDULE["presales-release-unpaid"] = {
     "schedule": timedelta(minutes=1),
 }
 
+# --- Client addresses ------------------------------------------------------------------
+# How many proxies in front of the app servers append to X-Forwarded-For (the load balancer: 1). The client's
+# address is the right-most entry they did not write (core.net.client_ip); throttles, the sign-in lockout,
+# rate limits and logs all use it. 0 (the default) ignores X-Forwarded-For: any client could write it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses locked-out credentials before any password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend behind the per-username back-off and the per-address cap (accounts.signin).
+    "accounts.backends.GuardedModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -233,14 +285,42 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 # village network, and one address cannot try many names freely either.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Attempts refused during a lockout are not counted and do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"
+# Across addresses, a username under attack is slowed down, never locked (accounts.signin): after
+# SIGNIN_BACKOFF_AFTER failures in SIGNIN_WINDOW_MINUTES, each further attempt waits 1 s, 2 s, 4 s ... at most
+# SIGNIN_BACKOFF_MAX_SECONDS after the last failure, except from a browser or address the user signed in from.
+SIGNIN_WINDOW_MINUTES = env.int("SIGNIN_WINDOW_MINUTES", default=15)
+SIGNIN_BACKOFF_AFTER = env.int("SIGNIN_BACKOFF_AFTER", default=10)
+SIGNIN_BACKOFF_MAX_SECONDS = env.int("SIGNIN_BACKOFF_MAX_SECONDS", default=300)
+# One address may fail this many sign-ins (any usernames) per window before it must wait for the window's end.
+SIGNIN_ADDRESS_FAILURE_LIMIT = env.int("SIGNIN_ADDRESS_FAILURE_LIMIT", default=30)
+# Cache-based limits per client address (core.ratelimit), on top of the API throttles.
+RATE_LIMIT_SIGNUP = env.str("RATE_LIMIT_SIGNUP", default="10/h")
+RATE_LIMIT_PASSWORD_RESET = env.str("RATE_LIMIT_PASSWORD_RESET", default="5/h")
+
+# API tokens (django-rest-knox): stored hashed, expire, one per device; revoked by logout, by "sign out
+# everywhere" and by any password change.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=30)),
+    "TOKEN_LIMIT_PER_USER": None,
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    # A body nested too deeply is a 400, not a RecursionError (core.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.StandardPagination",
@@ -248,10 +328,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # Keyed on core.net.client_ip; NUM_PROXIES keeps DRF's own get_ident in step for any other throttle.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
@@ -270,6 +352,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 400/401/403/404/413/429 in the error shape of core.api on every operation that can give them.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.add_error_responses"],
     # Several models have a "kind", "unit" or "status" choice set; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "ShopKindEnum": "shops.models.Shop.Kind",
@@ -318,12 +402,63 @@ STORAGES = {
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
+    # Licence and ID photos (shops.models.private_storage): never a public URL.
+    "private": {"BACKEND": "shops.models.PrivateFileStorage"},
 }
+# Media on an S3-compatible store (MEDIA_STORAGE=s3), so that any number of app servers and workers share it:
+# public photos in AWS_STORAGE_BUCKET_NAME, at unsigned URLs (through AWS_S3_CUSTOM_DOMAIN when set: a CDN, or
+# the load balancer's /media/); licence and ID photos in AWS_PRIVATE_STORAGE_BUCKET_NAME, readable only through
+# URLs signed for PRIVATE_MEDIA_URL_SECONDS or the staff's permission-checked admin view. Local disk otherwise.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local")
+if MEDIA_STORAGE == "s3":
+    _S3_OPTIONS = {
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,  # empty: Amazon S3 itself
+        "region_name": env.str("AWS_S3_REGION_NAME", default="us-east-1"),
+        # Empty keys: boto3 finds credentials itself (instance role, ~/.aws).
+        "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+        "signature_version": "s3v4",
+        "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path"),  # any S3-compatible server
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        **_S3_OPTIONS,
+        "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+        "querystring_auth": False,
+        # Empty: the bucket's policy makes objects public (S3 buckets with ACLs disabled); "public-read" else.
+        "default_acl": env.str("AWS_DEFAULT_ACL", default="") or None,
+        "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+        "url_protocol": env.str("AWS_S3_URL_PROTOCOL", default="https:"),
+        "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+    }}
+    STORAGES["private"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        **_S3_OPTIONS,
+        "bucket_name": env.str("AWS_PRIVATE_STORAGE_BUCKET_NAME"),
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": env.int("PRIVATE_MEDIA_URL_SECONDS", default=300),
+        "object_parameters": {"CacheControl": "private, no-store"},
+    }}
+elif MEDIA_STORAGE != "local":
+    raise ValueError(f"MEDIA_STORAGE is 'local' or 's3', not {MEDIA_STORAGE!r}")
+# Uploaded photos under /media/: served by the app outside production; in production only with SERVE_MEDIA=1
+# (one machine, no proxy in front); otherwise the load balancer or an S3-compatible store serves MEDIA_ROOT.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG or not PRODUCTION)
 # Outside production, serve files straight from static/ without collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = not PRODUCTION
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Request bodies: at most DATA_UPLOAD_MAX_MEMORY_SIZE for forms and JSON; a multipart upload at most
+# UPLOAD_MAX_REQUEST_SIZE in all, each file at most UPLOAD_MAX_SIZE. Refused with 413 from the Content-Length,
+# or as the file streams in: nothing over the cap is written to disk (core.uploads).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+UPLOAD_MAX_SIZE = env.int("UPLOAD_MAX_SIZE", default=15 * 1024 * 1024)
+UPLOAD_MAX_REQUEST_SIZE = env.int("UPLOAD_MAX_REQUEST_SIZE", default=50 * 1024 * 1024)
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Email and SMS --------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):
@@ -359,12 +494,50 @@ CELERY_BEAT_SCHEDULE["notifications-sweep-pending"] = {
 # --- Sensors --------------------------------------------------------------------------
 # The broker `manage.py ingest_mqtt` subscribes to (mqtt:// or mqtts://, user:password@ allowed).
 MQTT_URL = env.str("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# Readings live in monthly partitions on PostgreSQL (monitoring/partitions.py): made this many months ahead by
+# the daily beat job, and dropped whole once older than the retention (on SQLite old rows are deleted).
+READINGS_RETENTION_DAYS = env.int("READINGS_RETENTION_DAYS", default=400)
+READINGS_PARTITIONS_AHEAD = env.int("READINGS_PARTITIONS_AHEAD", default=3)
+CELERY_BEAT_SCHEDULE["monitoring-maintain-reading-partitions"] = {
+    "task": "monitoring.maintain_reading_partitions",
+    "schedule": crontab(hour=2, minute=15),
+}
+
+# --- Operations -----------------------------------------------------------------------
+# /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; without a token, only one on the
+# same machine asking the app server directly (never through the load balancer).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# No inline script or style anywhere: scripts live in static/js, styles in static/css (django-csp 4 format).
+# The card-payment origins (STRIPE_JS_URL, STRIPE_API_BASE) are added per request when card payment is on.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Features no page uses are switched off; the camera stays on for scanning parcel QR codes at the station.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": [],
+    "geolocation": [],
+    "usb": [],
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -378,8 +551,18 @@ if PRODUCTION:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Records about a request (django.request, django.security ...) carry the client's address (core.net).
+    # Every record carries the request id of the work in hand, in a request or a Celery task (ops.logging).
+    "filters": {"client_ip": {"()": "core.net.ClientAddressFilter"},
+                "request_id": {"()": "ops.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(client_ip)s %(request_id)s] %(message)s"},
+        # One JSON object per line, for the log shipper: LOG_FORMAT=json, the default in production.
+        "json": {"()": "ops.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             "formatter": env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain"),
+                             "filters": ["client_ip", "request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -2,20 +2,26 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from marketplace import views
-from orders.webhooks import stripe_webhook
+from ops import views as ops_views
+from orders.payments.webhooks import stripe_webhook
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.health, name="health"),
+    # Probes and metrics (ops.views): liveness, readiness (database, Redis, storages), Prometheus.
+    path("healthz", ops_views.healthz, name="health"),
+    path("readyz", ops_views.readyz, name="ready"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
+         name="api-docs"),
     path("stripe/webhook/", stripe_webhook, name="stripe-webhook"),
     path("", include("shops.urls")),
     path("", include("orders.urls")),
@@ -27,9 +33,14 @@ urlpatterns = [
     path("", include("demand.urls")),
 ]
 
-if settings.DEBUG or not settings.PRODUCTION:
-    # Uploaded photos on local disk for the embedded site; production serves media elsewhere.
+if settings.SERVE_MEDIA:
+    # Uploaded photos from MEDIA_ROOT. On by default outside production; in production the load balancer
+    # (or an S3-compatible store) serves /media/, unless SERVE_MEDIA=1 (README, "What the production profile
+    # serves"). Private files (licences) live outside MEDIA_ROOT and are never served.
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
-handler404 = "marketplace.views.page_not_found"
-handler500 = "marketplace.views.server_error"
+# JSON in the API's error shape under /api/, the site's pages elsewhere.
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

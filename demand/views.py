@@ -13,6 +13,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.forms import copy_errors
 from shops.models import Category, Product
 from shops.search import CategoryTree
 from shops.selectors import shops_managed_by
@@ -23,11 +24,6 @@ from .forms import BoardFilterForm, DemandPostForm, OfferForm, PeriodForm
 POSTS_PER_PAGE = 20
 SUMMARY_ROWS = 100
 CHART_ROWS = 10
-
-
-def _copy_errors(form, exc: ValidationError) -> None:
-    for field, msgs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, msgs)
 
 
 def _forbidden(request, message: str):
@@ -74,7 +70,7 @@ def post_create(request):
         try:
             post = services.create_post(buyer=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Your request is on the board. Farmers can now send you offers."))
             return redirect(post.get_absolute_url())
@@ -94,7 +90,7 @@ def post_detail(request, pk: int):
             try:
                 services.make_offer(post=post, farmer=user, **offer_form.cleaned_data)
             except ValidationError as exc:
-                _copy_errors(offer_form, exc)
+                copy_errors(offer_form, exc)
             else:
                 messages.success(request, _("Your offer is sent. The buyer has been told."))
                 return redirect(post.get_absolute_url())

@@ -4,19 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from . import services
 from .models import Agent, Parcel, Review, Shipment, Station, TrackingEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AgentInline(admin.TabularInline):
@@ -71,15 +62,10 @@ class AgentAdmin(admin.ModelAdmin):
             Agent.objects.filter(pk=agent.pk).update(active=False)
 
 
-class TrackingEventInline(admin.TabularInline):
+class TrackingEventInline(ReadOnlyInline):
     model = TrackingEvent
-    extra = 0
-    can_delete = False
     fields = ("occurred_at", "kind", "problem", "location", "actor", "note", "photo")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Parcel)

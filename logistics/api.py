@@ -6,20 +6,20 @@ another shop's order, another buyer's order is a 404), services do every write.
 """
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, Throttled
-from rest_framework.generics import ListAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.generics import ListAPIView, get_object_or_404  # a malformed id is a 404, not a 500
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
 from core.money import quantize
+from core.parsers import JSONParser
 from orders import selectors as order_selectors
 from orders.api import OrderSerializer, SellerShopOrderSerializer
 from shops.models import Village
@@ -83,6 +83,7 @@ class StationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     serializer_class = StationSerializer
     permission_classes = [StaffCreates]
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return selectors.stations_for(self.request.user)
@@ -351,6 +352,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     serializer_class = ShipmentSerializer
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return selectors.shipments_for_agent(self.request.user)
@@ -542,6 +544,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     serializer_class = ReviewSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         queryset = selectors.public_reviews()

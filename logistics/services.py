@@ -3,8 +3,9 @@
 Keyword-only arguments, one transaction each. Rows are locked in one order everywhere, the same as
 orders.services after it: the Shipment, then Orders, then ShopOrders, then Parcels, then HarvestLots,
 each by ascending id; so two writers never wait on each other in a circle. ShopOrder and Order status
-changes go through orders.states and orders.services; parcel and shipment changes through the tables
-below. An illegal change is a ConflictError (HTTP 409, a message on a page).
+changes are orders' own (orders.services mark_packed, mark_handed_over, mark_in_transit, mark_delivered,
+complete_shop_order ...); parcel and shipment changes go through the tables below. An illegal change is a
+ConflictError (HTTP 409, a message on a page).
 """
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ from core import codes
 from core.errors import ConflictError
 from orders import services as order_services
 from orders.models import ZERO, Order, OrderLine, Payment, ShopOrder
-from orders.states import move_shop_order
 from shops import images
 from shops.cache import bump_catalogue_version
 from shops.models import HarvestLot, Village
@@ -316,8 +316,9 @@ def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, ob
     from it. A packed part may be packed again to correct a lot until it is handed over.
     """
     so = _lock_seller_part(shop_order, actor)
-    if so.status not in (SS.ACCEPTED, SS.PACKED):
-        move_shop_order(so, SS.PACKED)  # refused by the table, naming the current status
+    # First, so a part that cannot be packed is refused (naming its status) before its lots are looked at;
+    # anything refused below rolls the move back with the rest.
+    order_services.mark_packed(shop_order=so)
     lines = list(OrderLine.objects.filter(shop_order=so).order_by("id"))
     known = {line.pk for line in lines}
     errors: dict[str, list[str]] = defaultdict(list)
@@ -365,9 +366,6 @@ def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, ob
     for line in lines:
         line.lot = chosen.get(line.pk)
     OrderLine.objects.bulk_update(lines, ["lot"])
-    if so.status != SS.PACKED:
-        move_shop_order(so, SS.PACKED)
-        so.save(update_fields=["status", "updated_at"])
     return so
 
 
@@ -375,8 +373,9 @@ def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, ob
 def hand_over_shop_order(*, shop_order: ShopOrder, actor: User) -> Parcel:
     """The farm brings a packed part to its village station: packed -> handed_over, and its Parcel is made."""
     so = _lock_seller_part(shop_order, actor)
-    if so.status != SS.PACKED:
-        move_shop_order(so, SS.HANDED_OVER)  # refused, naming the current status
+    # First, so a part that is not packed is refused (naming its status) before anything else is checked;
+    # anything refused below rolls the move back with the rest.
+    order_services.mark_handed_over(shop_order=so)
     station = selectors.station_for_village(so.shop.village_id)
     if station is None:
         raise ConflictError(_("There is no service station for %(village)s yet, so this order cannot be handed "
@@ -395,8 +394,6 @@ def hand_over_shop_order(*, shop_order: ShopOrder, actor: User) -> Parcel:
     )
     _save_with_code(parcel, PARCEL_PREFIX, PARCEL_CODE_LENGTH)
     parcel.lots.set({line.lot_id for line in lines if line.lot_id})
-    move_shop_order(so, SS.HANDED_OVER)
-    so.save(update_fields=["status", "updated_at"])
     _record([TrackingEvent(parcel=parcel, kind=K.HANDED_OVER, occurred_at=now, actor=actor,
                            location=station.name)])
     parcel.shop_order = so
@@ -575,25 +572,19 @@ def record_shipment_event(*, shipment: Shipment, actor: User, kind: str, locatio
     now = timezone.now()
     photo_name = _clean_photo(photo, folder="tracking") if photo else ""
     where = location or (shipment.station.name if kind == K.DEPARTED else "")
-    events, moved_parts = [], []
+    events = []
     for parcel in moving:
         _move_parcel(parcel, parcel_target)
         if parcel_target == P.DELIVERED:
             parcel.delivered_at = now
-        so = parcel.shop_order
-        # Through the orders table: a part that can no longer move (cancelled) stops the whole event.
-        if kind == K.DEPARTED and so.status != SS.IN_TRANSIT:
-            move_shop_order(so, SS.IN_TRANSIT)
-            moved_parts.append(so)
-        elif kind == K.DELIVERED and so.status not in (SS.DELIVERED, SS.COMPLETED):
-            move_shop_order(so, SS.DELIVERED)
-            moved_parts.append(so)
         events.append(TrackingEvent(parcel=parcel, shipment=shipment, kind=kind, problem=problem, occurred_at=now,
                                     location=where, actor=actor, note=note, photo=photo_name))
+    # Through orders: a part that can no longer move (cancelled) stops the whole event.
+    if kind == K.DEPARTED:
+        order_services.mark_in_transit(shop_orders=[parcel.shop_order for parcel in moving])
+    elif kind == K.DELIVERED:
+        order_services.mark_delivered(shop_orders=[parcel.shop_order for parcel in moving])
     Parcel.objects.bulk_update(moving, ["status", "delivered_at", "updated_at"])
-    for so in moved_parts:
-        so.updated_at = now
-    ShopOrder.objects.bulk_update(moved_parts, ["status", "updated_at"])
     if kind == K.DEPARTED:
         shipment.departed_at = now
     shipment.save(update_fields=["status", "departed_at", "updated_at"])
@@ -664,9 +655,7 @@ def _finish_delivery(parcel: Parcel, actor: User, now) -> None:
                                        kind=K.DELIVERED, occurred_at=now, actor=actor,
                                        location=parcel.destination_city, note=_("Delivery code confirmed."))])[0]
         _tell_buyer(parcel, "delivered", dedupe=str(event.pk))
-    if so.status not in (SS.DELIVERED, SS.COMPLETED):
-        move_shop_order(so, SS.DELIVERED)
-        so.save(update_fields=["status", "updated_at"])
+    order_services.mark_delivered(shop_orders=[so])
     if so.status == SS.DELIVERED:
         order_services.complete_shop_order(shop_order=so)
 

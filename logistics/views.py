@@ -15,12 +15,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import codes
 from core.errors import ConflictError
+from core.forms import copy_errors
 from orders import selectors as order_selectors
-from orders.models import Order, OrderLine
+from orders import states as order_states
+from orders.models import OrderLine
 from shops.models import HarvestLot
 from shops.selectors import public_shops
 
-from . import selectors, services
+from . import flags, selectors, services
 from .forms import (
     AddParcelsForm,
     DeliverForm,
@@ -54,11 +56,6 @@ def _page(request, queryset, size: int = PAGE_SIZE):
     return Paginator(queryset, size).get_page(request.GET.get("page"))
 
 
-def _copy_errors(form, exc: ValidationError) -> None:
-    for field, msgs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, msgs)
-
-
 def _show_errors(request, exc: ValidationError) -> None:
     for msgs in exc.message_dict.values():
         for msg in msgs:
@@ -85,7 +82,7 @@ def seller_pack(request, pk: int):
         try:
             services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=form.lots())
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
@@ -157,7 +154,7 @@ def agent_home(request, station):
             form.add_error("code", _("No parcel %(code)s is expected at your station.")
                            % {"code": form.cleaned_data["code"]})
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error("code", exc.message)
         else:
@@ -169,9 +166,10 @@ def agent_home(request, station):
     page = _page(request, selectors.agent_parcel_list(request.user, view))
     counts = selectors.agent_counts(request.user)
     tabs = [(key, label, counts.get(key, 0)) for key, label in AGENT_TABS]
+    rows = [(p, order_states.awaits_cash(p.shop_order.order)) for p in page.object_list]
     return render(request, "logistics/agent_home.html", {
-        "station": station, "form": form, "page": page, "parcels": page.object_list, "view": view, "tabs": tabs},
-        status=400 if form.errors else 200)
+        "station": station, "form": form, "page": page, "parcels": page.object_list, "rows": rows, "view": view,
+        "tabs": tabs}, status=400 if form.errors else 200)
 
 
 def _agent_parcel(request, code: str) -> Parcel:
@@ -184,10 +182,10 @@ def _agent_parcel(request, code: str) -> Parcel:
 
 def _parcel_page(request, station, parcel, deliver_form=None, status=200):
     order = parcel.shop_order.order
-    unpaid_cash = order.payment_method == Order.PaymentMethod.COD and order.status == Order.Status.PENDING_PAYMENT
+    unpaid_cash = order_states.awaits_cash(order)
     return render(request, "logistics/agent_parcel.html", {
         "station": station, "parcel": parcel, "order": order, "deliver_form": deliver_form or DeliverForm(),
-        "can_deliver": parcel.status in services.DELIVERABLE and parcel.shop_order.status != "completed",
+        "can_deliver": flags.can_deliver(parcel),
         "unpaid_cash": unpaid_cash, "cash_due": services.cash_due(order) if unpaid_cash else None,
     }, status=status)
 
@@ -207,7 +205,7 @@ def agent_deliver(request, station, code: str):
             services.deliver_parcel(parcel=parcel, actor=request.user, code=form.cleaned_data["code"],
                                     cash_collected=form.cleaned_data["cash_collected"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
@@ -237,7 +235,7 @@ def agent_shipments(request, station):
         try:
             shipment = services.create_shipment(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Shipment %(code)s is open: load the parcels.") % {"code": shipment.code})
             return redirect("logistics:agent_shipment", pk=shipment.pk)
@@ -248,9 +246,10 @@ def agent_shipments(request, station):
 
 def _shipment_page(request, station, shipment, *, add_form=None, event_form=None, status=200):
     parcels = list(shipment.parcels.all())
-    waiting = list(selectors.agent_parcel_list(request.user, "waiting")[:100]) if shipment.status == "open" else []
+    shipment_flags = flags.shipment_flags(shipment)
+    waiting = list(selectors.agent_parcel_list(request.user, "waiting")[:100]) if shipment_flags["can_load"] else []
     return render(request, "logistics/agent_shipment.html", {
-        "station": station, "shipment": shipment, "parcels": parcels,
+        "station": station, "shipment": shipment, "parcels": parcels, "flags": shipment_flags,
         "add_form": add_form or AddParcelsForm(waiting=waiting),
         "event_form": event_form or ShipmentEventForm(parcels=parcels),
     }, status=status)
@@ -322,7 +321,7 @@ def agent_shipment_event(request, station, pk: int):
                 shipment=shipment, actor=request.user, kind=data["kind"], location=data["location"],
                 note=data["note"], problem=data["problem"], photo=data["photo"], parcel_codes=data["parcels"] or None)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
@@ -363,7 +362,7 @@ def review_create(request, pk: int):
         try:
             services.create_review(shop_order=shop_order, buyer=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             messages.error(request, exc.message)
             return redirect(shop_order.order.get_absolute_url())

@@ -1,9 +1,5 @@
 from django.conf import settings
-from django.db import connection
-from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.template import loader
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
@@ -15,23 +11,6 @@ from shops.views import home_context as catalogue_home_context
 def home(request):
     """The catalogue's front page: in season now, new arrivals, provinces, categories."""
     return render(request, "home.html", catalogue_home_context())
-
-
-@never_cache
-def health(request):
-    """Load balancers poll this: 200 when the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
-
-def page_not_found(request, exception=None):
-    return render(request, "404.html", status=404)
-
-
-def server_error(request):
-    # No context processors: the failure may be in one of them.
-    return HttpResponse(loader.get_template("500.html").render(), status=500)
 
 
 @require_POST

@@ -3,9 +3,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.parsers import JSONParser
 
 from . import selectors, services
 from .authentication import DeviceKeyAuthentication, IsDevice, SensorRateThrottle
@@ -15,10 +16,25 @@ ALERT_STATES = ("open", "closed", "all")
 
 
 class AttachedToSerializer(serializers.Serializer):
+    """What a new sensor is on, named by what the other endpoints return: a shop's `slug` (from /shops/), a
+    station's `id` (from /stations/), a shipment's `code` or `id` (from /shipments/)."""
+
     kind = serializers.ChoiceField(choices=Sensor.Attachment.choices)
-    id = serializers.IntegerField(help_text=_("The shop id (plot), station id (cold store) or shipment id."))
+    shop = serializers.SlugField(max_length=60, required=False,
+                                 help_text=_("The slug of a shop you manage, for a sensor on one of its plots."))
+    shipment = serializers.CharField(max_length=20, required=False,
+                                     help_text=_("The code of a shipment of your station."))
+    id = serializers.IntegerField(required=False, min_value=1, max_value=2**62,
+                                  help_text=_("The station id (cold store) or shipment id; a shop's id also works."))
     plot = serializers.CharField(max_length=80, required=False, allow_blank=True, default="",
                                  help_text=_("The plot or field, for a sensor on a shop's plot."))
+
+    def validate(self, data):
+        if not ({"shop", "shipment", "id"} & set(data)):
+            raise serializers.ValidationError(
+                _("Name what the sensor is on: a shop's slug (plot), a station's id (cold store), or a shipment's "
+                  "code or id."))
+        return data
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -52,15 +68,18 @@ class SensorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     @extend_schema(responses=inline_serializer("AttachedTo", {
-        "kind": serializers.CharField(), "id": serializers.IntegerField(), "plot": serializers.CharField(),
-        "name": serializers.CharField()}))
+        "kind": serializers.CharField(), "id": serializers.IntegerField(), "name": serializers.CharField(),
+        "plot": serializers.CharField(required=False, help_text=_("For a plot: the plot or field.")),
+        "shop": serializers.CharField(required=False, help_text=_("For a plot: the shop's slug.")),
+        "shipment": serializers.CharField(required=False, help_text=_("For a shipment: its code."))}))
     def get_attached_to(self, sensor: Sensor) -> dict:
         if sensor.shop_id:
             return {"kind": "plot", "id": sensor.shop_id, "plot": sensor.plot, "name": sensor.shop.name,
                     "shop": sensor.shop.slug}
         if sensor.station_id:
             return {"kind": "cold_store", "id": sensor.station_id, "name": sensor.station.name}
-        return {"kind": "shipment", "id": sensor.shipment_id, "name": sensor.shipment.code}
+        return {"kind": "shipment", "id": sensor.shipment_id, "name": sensor.shipment.code,
+                "shipment": sensor.shipment.code}
 
     @extend_schema(responses=inline_serializer("LatestReading", {
         "time": serializers.DateTimeField(), "value": serializers.FloatField()}))
@@ -116,7 +135,9 @@ class SensorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         fields = dict(data.validated_data)
         attached = fields.pop("attached_to")
         sensor, key = services.create_sensor(user=request.user, attached_kind=attached["kind"],
-                                             attached_id=attached["id"], plot=attached.get("plot", ""), **fields)
+                                             attached_id=attached.get("id"), plot=attached.get("plot", ""),
+                                             shop_slug=attached.get("shop", ""),
+                                             shipment_code=attached.get("shipment", ""), **fields)
         return Response(self._with_key(sensor, key), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SensorUpdateSerializer, responses=SensorSerializer)

@@ -153,11 +153,42 @@ class Reading(models.Model):
     class Meta:
         verbose_name = _("reading")
         verbose_name_plural = _("readings")
-        # The unique constraint's index on (sensor, time) also serves every range query.
+        # The unique constraint's index on (sensor, time) also serves every range query. On PostgreSQL the table
+        # is partitioned by month on time (migration 0003, monitoring/partitions.py): the primary key there is
+        # (id, time), and this constraint, which includes the partition key, holds across all partitions.
         constraints = [models.UniqueConstraint(fields=["sensor", "time"], name="reading_sensor_time_unique")]
 
     def __str__(self) -> str:
         return f"{self.sensor_id} {self.time:%Y-%m-%d %H:%M} {self.value}"
+
+
+class ReadingHourly(models.Model):
+    """One sensor's readings in one hour (UTC): how many, lowest, highest and their sum (for the mean).
+
+    Kept up to date by monitoring.services.store_readings as readings arrive (and rebuilt for a range by
+    rebuild_hourly_rollups); charts over more than two days read these rows instead of the raw readings, so a
+    month of a sensor is 720 rows whatever the reading rate. Kept when old readings are dropped.
+    """
+
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="hourly")
+    hour = models.DateTimeField(_("hour"))  # its start, on a whole UTC hour
+    reading_count = models.PositiveIntegerField(_("readings"))
+    min_value = models.FloatField(_("lowest value"))
+    max_value = models.FloatField(_("highest value"))
+    sum_value = models.FloatField(_("sum of values"))
+
+    class Meta:
+        verbose_name = _("hourly readings")
+        verbose_name_plural = _("hourly readings")
+        # Its index serves the chart's range query too.
+        constraints = [models.UniqueConstraint(fields=["sensor", "hour"], name="reading_hourly_sensor_hour_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id} {self.hour:%Y-%m-%d %H:00} n={self.reading_count}"
+
+    @property
+    def avg_value(self) -> float:
+        return self.sum_value / self.reading_count
 
 
 class Alert(models.Model):

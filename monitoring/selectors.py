@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import NotSupportedError
-from django.db.models import Avg, Count, Func, IntegerField, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Func, IntegerField, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,7 +12,7 @@ from logistics.models import Agent, Shipment, Station
 from shops.models import Shop
 from shops.selectors import shops_managed_by
 
-from .models import Alert, Reading, Sensor
+from .models import Alert, Reading, ReadingHourly, Sensor
 
 MAX_CHART_POINTS = 300
 CHART_RANGES = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
@@ -128,10 +128,41 @@ def downsample(readings: QuerySet[Reading], start: datetime, end: datetime,
                        min=r["lo"], avg=r["mean"], max=r["hi"], count=r["n"]) for r in rows]
 
 
+# Ranges longer than this are drawn from the hourly rollups (ReadingHourly), not the raw readings.
+ROLLUP_AFTER = timedelta(days=2)
+HOUR = 3600
+
+
+def downsample_hourly(sensor_id: int, start: datetime, end: datetime,
+                      max_points: int = MAX_CHART_POINTS) -> list[ChartPoint]:
+    """The same buckets as downsample(), built from hourly rollups: buckets are whole hours, each hour in one.
+
+    A range that starts or ends within an hour takes that whole hour: at a bucket of three hours or more
+    (a month in 300 points) it cannot be told apart on a chart.
+    """
+    seconds = math.ceil(bucket_seconds(start, end, max_points) / HOUR) * HOUR
+    rows = (ReadingHourly.objects.filter(sensor_id=sensor_id, hour__gte=start - timedelta(seconds=HOUR - 1),
+                                         hour__lte=end)
+            .annotate(bucket=EpochBucket("hour", seconds))
+            .values("bucket")
+            .annotate(lo=Min("min_value"), hi=Max("max_value"), total=Sum("sum_value"), n=Sum("reading_count"))
+            .order_by("bucket"))
+    return [ChartPoint(time=datetime.fromtimestamp(int(r["bucket"]) * seconds, tz=UTC),
+                       min=r["lo"], avg=r["total"] / r["n"], max=r["hi"], count=r["n"]) for r in rows]
+
+
+def sensor_series(sensor: Sensor, start: datetime, end: datetime,
+                  max_points: int = MAX_CHART_POINTS) -> list[ChartPoint]:
+    """A sensor's readings between start and end for a chart: raw up to two days, hourly rollups beyond."""
+    if end - start > ROLLUP_AFTER:
+        return downsample_hourly(sensor.pk, start, end, max_points)
+    return downsample(Reading.objects.filter(sensor=sensor), start, end, max_points)
+
+
 def chart_for_sensor(sensor: Sensor, range_name: str = "day", now: datetime | None = None) -> list[ChartPoint]:
     end = now or timezone.now()
     start = end - CHART_RANGES.get(range_name, CHART_RANGES["day"])
-    return downsample(Reading.objects.filter(sensor=sensor), start, end)
+    return sensor_series(sensor, start, end)
 
 
 @dataclass
@@ -151,5 +182,5 @@ def readings_for_shipment(shipment: Shipment, start: datetime | None = None, end
     end = end or timezone.now()
     series = []
     for sensor in Sensor.objects.filter(shipment=shipment).order_by("name", "id"):
-        series.append(SensorSeries(sensor, downsample(sensor.readings.all(), start, end, max_points)))
+        series.append(SensorSeries(sensor, sensor_series(sensor, start, end, max_points)))
     return series

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,7 @@ from accounts.models import User
 from shops.models import ShopMember
 
 from . import selectors
-from .models import Alert, Reading, Sensor
+from .models import Alert, Reading, ReadingHourly, Sensor
 
 logger = logging.getLogger(__name__)
 
@@ -29,29 +30,43 @@ SENSOR_FIELDS = ("name", "kind", "unit", "min_value", "max_value")
 
 # --- Sensors --------------------------------------------------------------------------
 
-def _resolve_attachment(*, user: User, kind: str, target_id, plot: str) -> dict:
-    """The model fields for what the sensor is attached to, if the user owns it; else a 400 on attached_to."""
-    plot = (plot or "").strip()
+def _target(target_id, identifier: str, field: str) -> dict:
+    """A lookup by the identifier the API shows (a shop's slug, a shipment's code), else by numeric id."""
+    identifier = (identifier or "").strip()
+    if identifier:
+        return {field: identifier}
+    if target_id is None or isinstance(target_id, bool):
+        raise ValidationError({"attached_to": [_("Say what the sensor is attached to.")]})
     try:
-        target_id = int(target_id)
+        return {"pk": int(target_id)}
     except (TypeError, ValueError):
         raise ValidationError({"attached_to": [_("Give the id of what the sensor is attached to.")]})
+
+
+def _resolve_attachment(*, user: User, kind: str, target_id=None, plot: str = "", shop_slug: str = "",
+                        shipment_code: str = "") -> dict:
+    """The model fields for what the sensor is attached to, if the user owns it; else a 400 on attached_to.
+
+    A plot's shop is named by its slug (what the shops API returns) or its id; a cold store by its station's id;
+    a shipment by its code or id.
+    """
+    plot = (plot or "").strip()
     if kind == Sensor.Attachment.PLOT:
-        shop = selectors.attachable_shops(user).filter(pk=target_id).first()
+        shop = selectors.attachable_shops(user).filter(**_target(target_id, shop_slug, "slug")).first()
         if shop is None:
             raise ValidationError({"attached_to": [_("Choose a shop that you manage.")]})
         if not plot:
             raise ValidationError({"attached_to": [_("Name the plot or field the sensor is in.")]})
         return {"shop": shop, "plot": plot[:80]}
     if kind == Sensor.Attachment.COLD_STORE:
-        station = selectors.stations_run_by(user).filter(pk=target_id).first()
+        station = selectors.stations_run_by(user).filter(**_target(target_id, "", "pk")).first()
         if station is None:
             raise ValidationError({"attached_to": [_("Choose the station that you run.")]})
         if not station.cold_store:
             raise ValidationError({"attached_to": [_("This station has no cold store.")]})
         return {"station": station}
     if kind == Sensor.Attachment.SHIPMENT:
-        shipment = selectors.attachable_shipments(user).filter(pk=target_id).first()
+        shipment = selectors.attachable_shipments(user).filter(**_target(target_id, shipment_code, "code")).first()
         if shipment is None:
             raise ValidationError({"attached_to": [_("Choose a shipment of the station that you run.")]})
         return {"shipment": shipment}
@@ -66,11 +81,12 @@ def _check_thresholds(sensor: Sensor) -> None:
 
 
 @transaction.atomic
-def create_sensor(*, user: User, name: str, kind: str, unit: str, attached_kind: str, attached_id,
-                  plot: str = "", min_value: Decimal | None = None,
+def create_sensor(*, user: User, name: str, kind: str, unit: str, attached_kind: str, attached_id=None,
+                  plot: str = "", shop_slug: str = "", shipment_code: str = "", min_value: Decimal | None = None,
                   max_value: Decimal | None = None) -> tuple[Sensor, str]:
     """Create a sensor on something the user owns; returns it with its device key, shown this once."""
-    attachment = _resolve_attachment(user=user, kind=attached_kind, target_id=attached_id, plot=plot)
+    attachment = _resolve_attachment(user=user, kind=attached_kind, target_id=attached_id, plot=plot,
+                                     shop_slug=shop_slug, shipment_code=shipment_code)
     sensor = Sensor(name=(name or "").strip(), kind=kind, unit=unit, min_value=min_value, max_value=max_value,
                     created_by=user, **attachment)
     key = sensor.set_new_key()
@@ -226,6 +242,7 @@ def store_readings(*, sensor: Sensor, rows: list[tuple[datetime, float]]) -> Ing
                                 ignore_conflicts=True, batch_size=MAX_BATCH)
     result = IngestResult(accepted=len(new), duplicates=len(rows) - len(new))
     if new:
+        _add_to_hourly(sensor.pk, new)
         _evaluate_alerts(sensor, new, result)
         newest_time, newest_value = new[-1]
         if sensor.last_reading_at is None or newest_time > sensor.last_reading_at:
@@ -237,6 +254,60 @@ def store_readings(*, sensor: Sensor, rows: list[tuple[datetime, float]]) -> Ing
 def record_readings(*, sensor: Sensor, payload, now: datetime | None = None) -> IngestResult:
     """What HTTP and MQTT ingestion both call: validate the payload, then store it."""
     return store_readings(sensor=sensor, rows=parse_readings(payload, now=now))
+
+
+# --- Hourly rollups -------------------------------------------------------------------
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC hour the moment falls in."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _add_to_hourly(sensor_id: int, readings: list[tuple[datetime, float]]) -> None:
+    """Fold newly stored readings into their hours' rollups: one upsert statement for the batch.
+
+    Called in store_readings' transaction, under the sensor's row lock, with readings that were not stored
+    before, so each reading is counted exactly once.
+    """
+    hours: dict[datetime, list[float]] = {}
+    for time, value in readings:
+        hours.setdefault(hour_of(time), []).append(value)
+    table = connection.ops.quote_name(ReadingHourly._meta.db_table)
+    lowest, highest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+    rows, params = [], []
+    for hour, values in hours.items():
+        rows.append("(%s, %s, %s, %s, %s, %s)")
+        params += [sensor_id, connection.ops.adapt_datetimefield_value(hour), len(values), min(values),
+                   max(values), math.fsum(values)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (sensor_id, hour, reading_count, min_value, max_value, sum_value) "  # noqa: S608
+            f"VALUES {', '.join(rows)} ON CONFLICT (sensor_id, hour) DO UPDATE SET "
+            f"reading_count = {table}.reading_count + excluded.reading_count, "
+            f"min_value = {lowest}({table}.min_value, excluded.min_value), "
+            f"max_value = {highest}({table}.max_value, excluded.max_value), "
+            f"sum_value = {table}.sum_value + excluded.sum_value", params)
+
+
+@transaction.atomic
+def rebuild_hourly_rollups(*, start: datetime, end: datetime, sensor_ids: list[int] | None = None) -> int:
+    """Recompute the rollups of the whole hours from start to end from the readings (after a bulk load or a
+    repair); returns the number of hourly rows written. Safe to run again."""
+    start, end = hour_of(start), hour_of(end) + timedelta(hours=1)
+    readings = Reading.objects.filter(time__gte=start, time__lt=end)
+    rollups = ReadingHourly.objects.filter(hour__gte=start, hour__lt=end)
+    if sensor_ids is not None:
+        readings, rollups = readings.filter(sensor_id__in=sensor_ids), rollups.filter(sensor_id__in=sensor_ids)
+    rollups.delete()
+    grouped = (readings.annotate(hour=TruncHour("time", tzinfo=UTC)).order_by()
+               .values("sensor_id", "hour")
+               .annotate(n=Count("id"), lo=Min("value"), hi=Max("value"), total=Sum("value")))
+    sql, params = grouped.query.sql_with_params()
+    table = connection.ops.quote_name(ReadingHourly._meta.db_table)
+    with connection.cursor() as cursor:
+        insert = f"INSERT INTO {table} (sensor_id, hour, reading_count, min_value, max_value, sum_value) "
+        cursor.execute(f"{insert}SELECT * FROM ({sql}) AS grouped", params)  # noqa: S608 (the ORM's SQL)
+        return cursor.rowcount
 
 
 # --- Alerts ---------------------------------------------------------------------------

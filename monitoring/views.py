@@ -90,6 +90,7 @@ def alert_list(request):
         state = "open"
     alerts = selectors.alerts_for(request.user, state).order_by("-started_at", "-id")
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
-    states = [("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))]
+    states = [(key, label, key == state) for key, label in (("open", _("Open")), ("closed", _("Closed")),
+                                                            ("all", _("All")))]
     return render(request, "monitoring/alert_list.html",
                   {"page": page, "state": state, "states": states, "too_high": Alert.Kind.TOO_HIGH})

@@ -2,6 +2,8 @@
 only through orders.services (stock, refunds and notifications follow each change)."""
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import Cart, CartItem, Order, OrderLine, Payment, Refund, ShippingRate, ShopOrder, StripeEvent
 
 
@@ -10,28 +12,6 @@ class ShippingRateAdmin(admin.ModelAdmin):
     list_display = ("zone", "base_fee", "per_kg", "cold_chain_surcharge")
     list_editable = ("base_fee", "per_kg", "cold_chain_surcharge")
     ordering = ("id",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class CartItemInline(ReadOnlyInline):

@@ -8,3 +8,4 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (merges an anonymous cart at sign-in)
+        from .payments import outcomes  # noqa: F401  (settles a payment that succeeded: intents.payment_succeeded)

@@ -88,6 +88,11 @@ class Order(models.Model):
         STRIPE = "stripe", _("Online payment (card, Alipay, WeChat Pay)")
         COD = "cod", _("Cash on delivery")
 
+    class Origin(models.TextChoices):
+        CHECKOUT = "checkout", _("Checkout")
+        PRESALE = "presale", _("Pre-order")
+        GROUP = "group", _("Group buying")
+
     number = models.CharField(_("order number"), max_length=20, unique=True)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices,
@@ -110,6 +115,11 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # What made the order: a checkout, or presales (a pre-order, a place in a buying group).
+    origin = models.CharField(_("order source"), max_length=10, choices=Origin.choices, default=Origin.CHECKOUT)
+    # A pre-order, or a group place until its group fills: the app that made it cancels it (releasing the
+    # card hold and the units with it), and orders' own cancel and expiry flows refuse it.
+    held_by_origin = models.BooleanField(_("held by its pre-sale or group"), default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

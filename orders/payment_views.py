@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 
 from core.errors import ConflictError
 
-from . import payments
+from . import services
 from .models import Order
+from .payments import gateway, intents
 from .selectors import orders_for_buyer
 
 
@@ -32,11 +33,11 @@ def pay_page(request, number: str):
     if order.payment_method != Order.PaymentMethod.STRIPE or order.status != Order.Status.PENDING_PAYMENT:
         messages.info(request, _("This order is not waiting for an online payment."))
         return redirect(order.get_absolute_url())
-    context = {"order": order, "card_enabled": payments.card_payments_enabled(), "error": "", "intent": None,
+    context = {"order": order, "card_enabled": intents.card_payments_enabled(), "error": "", "intent": None,
                "stripe_js_url": settings.STRIPE_JS_URL}
     if context["card_enabled"]:
         try:
-            context["intent"] = payments.start_payment(order=order)
+            context["intent"] = intents.start_payment(order=order)
         except ConflictError as exc:
             context["error"] = exc.message
         order.refresh_from_db(fields=["status"])
@@ -48,7 +49,7 @@ def pay_page(request, number: str):
 def _json_error(exc: Exception) -> JsonResponse:
     if isinstance(exc, ValidationError):
         return JsonResponse(exc.message_dict, status=400)
-    code = 502 if isinstance(exc, payments.PaymentUnavailable) else 409
+    code = 502 if isinstance(exc, gateway.PaymentUnavailable) else 409
     return JsonResponse({"detail": exc.message, "code": exc.code}, status=code)
 
 
@@ -58,7 +59,7 @@ def pay_card(request, number: str):
     """The pay page posts the card token made by Stripe.js here; the answer says whether 3-D Secure is needed."""
     order = _order_or_404(request, number)
     try:
-        result = payments.pay_with_card_token(order=order, token=request.POST.get("token", ""))
+        result = intents.pay_with_card_token(order=order, token=request.POST.get("token", ""))
     except (ValidationError, ConflictError) as exc:
         return _json_error(exc)
     return JsonResponse({"status": result["status"], "client_secret": result["client_secret"]})
@@ -78,14 +79,12 @@ def pay_status(request, number: str):
 @require_http_methods(["POST"])
 def pay_cash(request, number: str):
     order = _order_or_404(request, number)
-    from . import services
-
     try:
         services.switch_to_cash_on_delivery(order=order)
     except ConflictError as exc:
         messages.error(request, exc.message)
         return redirect("orders:pay", number=order.number)
-    payments.cancel_open_intents(order=order)  # a card left open in another tab can no longer pay it
+    intents.cancel_open_intents(order=order)  # a card left open in another tab can no longer pay it
     messages.success(request, _("You will pay cash on delivery."))
     return redirect(order.get_absolute_url())
 
@@ -114,7 +113,7 @@ class PayOrderView(APIView):
     def post(self, request, pk: int):
         order = get_object_or_404(orders_for_buyer(request.user), pk=pk)
         try:
-            details = payments.start_payment(order=order)
-        except payments.PaymentUnavailable as exc:
+            details = intents.start_payment(order=order)
+        except gateway.PaymentUnavailable as exc:
             return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_502_BAD_GATEWAY)
         return Response(PaymentDetailsSerializer(details).data)

@@ -199,6 +199,11 @@ def shop_orders_for_seller(user: User) -> QuerySet[ShopOrder]:
             .order_by("-created_at", "-id"))
 
 
+def reaches_seller(shop_order: ShopOrder) -> bool:
+    """Whether the shop sees this part on its order pages (the rule of shop_orders_for_seller, for one row)."""
+    return shop_order.status != ShopOrder.Status.AWAITING_PAYMENT
+
+
 def managers_of_shops(shop_ids) -> dict[int, list[User]]:
     """Each shop's owner and managers, who hear about its orders (two queries)."""
     people: dict[int, dict[int, User]] = defaultdict(dict)

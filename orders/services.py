@@ -10,11 +10,11 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import lazy
@@ -24,12 +24,15 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Address, User
 from core import codes
 from core.errors import ConflictError
-from shops.cache import bump_catalogue_version
+from core.money import quantize
+from shops import stock
 from shops.models import Product
 from shops.selectors import can_manage_shop
 
 from . import selectors, shipping
 from .models import ZERO, Cart, CartItem, Order, OrderLine, Payment, ShopOrder
+from .payments import refunds
+from .payments.tasks import cancel_open_intents
 from .states import move_order, move_shop_order
 
 OS = Order.Status
@@ -198,40 +201,6 @@ def _new_order_number() -> str:
     return f"{timezone.localdate():%y%m%d}{codes.new_code('', 5)}"
 
 
-def _reserve_stock(needed: dict[int, int], titles: dict[int, str], units: dict[int, str]) -> None:
-    """Take the units from stock, or raise ConflictError naming the first product that cannot be served.
-
-    One conditional UPDATE per product, in ascending id order: PostgreSQL re-checks `stock >= q` on the
-    newest row version after any concurrent writer commits, so stock never goes below zero and two
-    checkouts never deadlock. A failure rolls back everything the caller's transaction did.
-    """
-    for product_id in sorted(needed):
-        quantity = needed[product_id]
-        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(
-            stock=F("stock") - quantity)
-        if not taken:
-            left = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
-            if left <= 0:
-                message = _("Sorry, “%(product)s” has just sold out. Please remove it from your cart.") % {
-                    "product": titles[product_id]}
-            else:
-                message = _("Only %(left)d %(unit)s of “%(product)s” left. Please change the quantity in your "
-                            "cart.") % {"left": left, "unit": units[product_id], "product": titles[product_id]}
-            raise ConflictError(message, code="out_of_stock")
-
-
-def _return_stock(lines: Iterable[OrderLine]) -> None:
-    back: dict[int, int] = defaultdict(int)
-    for line in lines:
-        if line.product_id:
-            back[line.product_id] += line.quantity
-    for product_id in sorted(back):
-        Product.objects.filter(pk=product_id).update(stock=F("stock") + back[product_id])
-    if back:
-        # A product back in stock shows again in cached catalogue lists.
-        transaction.on_commit(bump_catalogue_version)
-
-
 def _check_address(buyer: User, address: Address | None) -> None:
     if address is None or address.user_id != buyer.pk:
         raise ValidationError({"address": [_("Choose one of your delivery addresses.")]})
@@ -256,6 +225,61 @@ def _save_with_new_number(order: Order) -> None:
             if not Order.objects.filter(number=order.number).exists():
                 raise
     raise ConflictError(_("Please try again."), code="order_number")
+
+
+@transaction.atomic
+def create_order(*, buyer: User, address: Address, payment_method: str,
+                 lines: Iterable[tuple[Product, int, Decimal]], origin: str = Order.Origin.CHECKOUT,
+                 reserved_until=None, rates=None) -> Order:
+    """The one way an Order is made: one ShopOrder per shop with its OrderLines, under a fresh order number.
+
+    `lines` are (product, quantity, unit price), with each product's shop and village loaded. Each shop's
+    part is quoted for shipping as at checkout (`rates`: shipping.current_rates(), loaded when not given).
+    The order waits for payment; an online order's parts wait with it (they reach the shops when it is
+    paid), a cash-on-delivery order's parts reach the shops at once. An order that presales makes (origin
+    presale or group) is held by it: orders' own cancel and expiry flows refuse it (see _refuse_if_held).
+    No stock is taken here: the caller reserves it in the same transaction (shops.stock.reserve), or holds
+    other units (a pre-sale's capacity).
+    """
+    if origin not in Order.Origin.values:
+        raise ValueError(f"unknown order origin {origin!r}")
+    by_shop: dict[int, list[tuple[Product, int, Decimal]]] = defaultdict(list)
+    for product, quantity, unit_price in lines:
+        by_shop[product.shop_id].append((product, quantity, unit_price))
+    if not by_shop:
+        raise ValueError("an order needs at least one line")
+    online = payment_method == Order.PaymentMethod.STRIPE
+    rates = rates if rates is not None else shipping.current_rates()
+    parts: list[ShopOrder] = []
+    for shop_id in sorted(by_shop):
+        shop_lines = by_shop[shop_id]
+        shop = shop_lines[0][0].shop
+        quote = shipping.quote(origin_province=shop.village.province, destination_province=address.province,
+                               lines=[(product, quantity) for product, quantity, _price in shop_lines], rates=rates)
+        items_total = sum((quantize(price * quantity) for _product, quantity, price in shop_lines), ZERO)
+        parts.append(ShopOrder(shop=shop, status=SS.AWAITING_PAYMENT if online else SS.NEW,
+                               items_total=items_total, shipping_fee=quote.fee, total=items_total + quote.fee,
+                               weight_kg=quote.weight_kg, cold_chain=quote.cold_chain))
+    order = Order(
+        buyer=buyer, payment_method=payment_method, status=OS.PENDING_PAYMENT, origin=origin,
+        held_by_origin=origin != Order.Origin.CHECKOUT,
+        recipient=address.name, phone=address.phone, province=address.province, city=address.city,
+        district=address.district, address_line=address.line, postal_code=address.postal_code,
+        currency=settings.CURRENCY, reserved_until=reserved_until,
+        items_total=sum((so.items_total for so in parts), ZERO),
+        shipping_total=sum((so.shipping_fee for so in parts), ZERO),
+    )
+    order.total = order.items_total + order.shipping_total
+    _save_with_new_number(order)
+    for so in parts:
+        so.order = order
+    ShopOrder.objects.bulk_create(parts)
+    OrderLine.objects.bulk_create([
+        OrderLine(shop_order=so, product=product, title=product.title, unit=product.unit,
+                  unit_weight_kg=product.unit_weight_kg, unit_price=price, quantity=quantity,
+                  line_total=quantize(price * quantity))
+        for so in parts for product, quantity, price in by_shop[so.shop_id]])
+    return order
 
 
 @transaction.atomic
@@ -285,39 +309,9 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
             raise ConflictError(problem, code="out_of_stock")
 
     online = payment_method == Order.PaymentMethod.STRIPE
-    by_shop: dict[int, list[CartItem]] = defaultdict(list)
-    for item in items:
-        by_shop[item.product.shop_id].append(item)
-    rates = shipping.current_rates()
-    order = Order(
-        buyer=buyer, payment_method=payment_method, status=OS.PENDING_PAYMENT,
-        recipient=address.name, phone=address.phone, province=address.province, city=address.city,
-        district=address.district, address_line=address.line, postal_code=address.postal_code,
-        currency=settings.CURRENCY,
-        reserved_until=timezone.now() + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if online else None,
-    )
-    shop_orders: list[ShopOrder] = []
-    for shop_id in sorted(by_shop):
-        shop_items = by_shop[shop_id]
-        shop = shop_items[0].product.shop
-        quote = shipping.quote(origin_province=shop.village.province, destination_province=address.province,
-                               lines=[(i.product, i.quantity) for i in shop_items], rates=rates)
-        items_total = sum((i.product.price * i.quantity for i in shop_items), ZERO)
-        shop_orders.append(ShopOrder(shop=shop, status=SS.AWAITING_PAYMENT if online else SS.NEW,
-                                     items_total=items_total, shipping_fee=quote.fee, total=items_total + quote.fee,
-                                     weight_kg=quote.weight_kg, cold_chain=quote.cold_chain))
-    order.items_total = sum((so.items_total for so in shop_orders), ZERO)
-    order.shipping_total = sum((so.shipping_fee for so in shop_orders), ZERO)
-    order.total = order.items_total + order.shipping_total
-    _save_with_new_number(order)
-    for so in shop_orders:
-        so.order = order
-    ShopOrder.objects.bulk_create(shop_orders)
-    OrderLine.objects.bulk_create([
-        OrderLine(shop_order=so, product=i.product, title=i.product.title, unit=i.product.unit,
-                  unit_weight_kg=i.product.unit_weight_kg, unit_price=i.product.price, quantity=i.quantity,
-                  line_total=i.product.price * i.quantity)
-        for so in shop_orders for i in by_shop[so.shop_id]])
+    reserved_until = timezone.now() + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if online else None
+    order = create_order(buyer=buyer, address=address, payment_method=payment_method, reserved_until=reserved_until,
+                         lines=[(i.product, i.quantity, i.product.price) for i in items])
     cart.items.all().delete()
 
     params = {"number": order.number, "total": order.total, "minutes": settings.ORDER_RESERVATION_MINUTES}
@@ -327,19 +321,20 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
     else:
         body = gettext_lazy("Thank you! Order %(number)s comes to ¥%(total)s, paid in cash on delivery. "
                             "The farms are preparing it.")
+        lines_per_shop: dict[int, int] = defaultdict(int)
+        for item in items:
+            lines_per_shop[item.product.shop_id] += 1
+        shop_orders = list(order.shop_orders.select_related("shop").order_by("id"))
         # A brand-new order cannot have been announced before: no de-duplication lookups needed.
-        _notify_new_order_to_shops(order, shop_orders, counts={so.pk: len(by_shop[so.shop_id]) for so in shop_orders},
+        _notify_new_order_to_shops(order, shop_orders, counts={so.pk: lines_per_shop[so.shop_id] for so in shop_orders},
                                    dedupe=False)
     _notify(recipient=buyer, kind="order_placed", link=order.get_absolute_url(),
             subject=lazy_format(gettext_lazy("Order %(number)s received"), params), body=lazy_format(body, params))
 
     # Stock last: each product row stays locked from its UPDATE until commit, so taking it at the very
     # end keeps that window (and the queue of buyers of a popular product behind it) as short as it can be.
-    _reserve_stock(needed, {i.product_id: i.product.title for i in items},
-                   {i.product_id: i.product.get_unit_display() for i in items})
-    if Product.objects.filter(pk__in=list(needed), stock__lt=F("min_order")).exists():
-        # Something sold out: cached catalogue lists must stop offering it.
-        transaction.on_commit(bump_catalogue_version)
+    # A product that sells out here leaves the cached catalogue lists after commit (shops.stock).
+    stock.reserve(needed, in_cart=True)
     return order
 
 
@@ -445,8 +440,6 @@ def _stop_card_payment_after_commit(order: Order) -> None:
         return
 
     def enqueue() -> None:
-        from .tasks import cancel_open_intents
-
         cancel_open_intents.delay(order.pk)
 
     # robust: a broker outage must not break the caller; a late payment is still settled by the webhook.
@@ -459,12 +452,13 @@ def _expire_locked(order: Order) -> bool:
     if order.status != OS.PENDING_PAYMENT or order.payment_method != Order.PaymentMethod.STRIPE:
         return False
     parts = list(order.shop_orders.select_for_update().order_by("id"))
-    _return_stock(OrderLine.objects.filter(shop_order__order=order).only("product_id", "quantity"))
+    stock.release(stock.units_of(OrderLine.objects.filter(shop_order__order=order).only("product_id", "quantity")))
     now = timezone.now()
     reason = _("The time to pay ran out.")
     for so in parts:
         if so.status != SS.CANCELLED:
             move_shop_order(so, SS.CANCELLED)
+            _refuse_if_held(order)
             so.cancelled_at, so.cancel_reason = now, reason
             so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
     move_order(order, OS.CANCELLED)
@@ -536,18 +530,37 @@ def _settle(order: Order) -> None:
 
 def _refund(shop_order: ShopOrder, reason: str):
     """Return the money paid for a cancelled part (None for cash or an unpaid order)."""
-    try:
-        from .payments import refund_shop_order
-    except ImportError:  # online payments not installed: nothing was taken online
-        return None
-    return refund_shop_order(shop_order=shop_order, reason=reason)
+    return refunds.refund_shop_order(shop_order=shop_order, reason=reason)
+
+
+def _refuse_if_held(order: Order) -> None:
+    """A pre-order, or an order still waiting for its buying group, is cancelled by presales (which releases
+    the card hold, the pre-sale's units or the group place with it), never by orders' own cancel flows."""
+    if not order.held_by_origin:
+        return
+    if order.origin == Order.Origin.PRESALE:
+        raise ConflictError(_("This is a pre-order for a coming harvest: please cancel it on its pre-order page, "
+                              "so that the card reservation and the pre-sale's units are released with it."),
+                            code="presale_order")
+    raise ConflictError(_("This order is waiting for its buying group to fill: leave the group on its page "
+                          "instead."), code="group_order")
+
+
+@transaction.atomic
+def end_origin_hold(*, order: Order) -> Order:
+    """The app that made a held order hands it to orders' own flows (its buying group has filled): from now on
+    the buyer, the shop and expiry may cancel it like any other order. Idempotent."""
+    Order.objects.filter(pk=order.pk, held_by_origin=True).update(held_by_origin=False, updated_at=timezone.now())
+    order.held_by_origin = False
+    return order
 
 
 def _cancel_part(order: Order, so: ShopOrder, reason: str, now) -> None:
     move_shop_order(so, SS.CANCELLED)
+    _refuse_if_held(order)  # checked where the part would be cancelled, after the other refusals
     so.cancelled_at, so.cancel_reason = now, reason[:200]
     so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
-    _return_stock(so.lines.all())
+    stock.release(stock.units_of(so.lines.all()))
     if order.status == OS.PAID:
         _refund(so, reason)
 
@@ -612,6 +625,62 @@ def accept_shop_order(*, shop_order: ShopOrder, actor: User) -> ShopOrder:
     so.accepted_at = timezone.now()
     so.save(update_fields=["status", "accepted_at", "updated_at"])
     return so
+
+
+# --- Fulfilment: the moves logistics makes (it checks who may make them) ----------------------------------------------
+
+def _move_parts(shop_orders: Iterable[ShopOrder], target: str, *, already: Iterable[str] = ()) -> list[ShopOrder]:
+    """Move parts to `target` through the table, in place and in one UPDATE; returns those that moved.
+
+    Their Orders, then the parts, are locked in id order (a caller that holds them already waits for nothing)
+    and each part's status is read under the lock. A part at a status in `already` stays as it is; one part
+    that cannot move refuses them all (ConflictError naming its status).
+    """
+    parts = list({so.pk: so for so in shop_orders}.values())
+    if not parts:
+        return []
+    list(Order.objects.select_for_update().filter(pk__in=sorted({so.order_id for so in parts})).order_by("pk")
+         .values_list("pk", flat=True))
+    current = dict(ShopOrder.objects.select_for_update().filter(pk__in=[so.pk for so in parts]).order_by("pk")
+                   .values_list("pk", "status"))
+    now = timezone.now()
+    moved = []
+    for so in parts:
+        so.status = current[so.pk]
+        if so.status in already:
+            continue
+        move_shop_order(so, target)
+        so.updated_at = now
+        moved.append(so)
+    ShopOrder.objects.bulk_update(moved, ["status", "updated_at"])
+    return moved
+
+
+@transaction.atomic
+def mark_packed(*, shop_order: ShopOrder) -> ShopOrder:
+    """accepted -> packed. A packed part stays packed (the farm may pack it again to correct a lot)."""
+    _move_parts([shop_order], SS.PACKED, already={SS.PACKED})
+    return shop_order
+
+
+@transaction.atomic
+def mark_handed_over(*, shop_order: ShopOrder) -> ShopOrder:
+    """packed -> handed_over: the farm brought the parcel to its village station."""
+    _move_parts([shop_order], SS.HANDED_OVER)
+    return shop_order
+
+
+@transaction.atomic
+def mark_in_transit(*, shop_orders: Iterable[ShopOrder]) -> list[ShopOrder]:
+    """handed_over -> in_transit for a departing shipment's parts; those already in transit stay."""
+    return _move_parts(shop_orders, SS.IN_TRANSIT, already={SS.IN_TRANSIT})
+
+
+@transaction.atomic
+def mark_delivered(*, shop_orders: Iterable[ShopOrder]) -> list[ShopOrder]:
+    """handed_over or in_transit -> delivered; parts already delivered or completed stay. Completing a delivered
+    part (the buyer's confirmation, or automatically) is complete_shop_order."""
+    return _move_parts(shop_orders, SS.DELIVERED, already={SS.DELIVERED, SS.COMPLETED})
 
 
 @transaction.atomic

@@ -38,6 +38,23 @@ def can_move(table: dict[str, set[str]], current: str, target: str) -> bool:
     return target in table.get(current, set())
 
 
+# Predicates for pages and the API: what a row may do next, read from the tables above (templates get these
+# as flags and never compare status strings).
+
+def can_move_shop_order(shop_order: ShopOrder, target: str) -> bool:
+    return can_move(SHOP_ORDER_TRANSITIONS, shop_order.status, target)
+
+
+def shop_order_is_final(shop_order: ShopOrder) -> bool:
+    """Completed or cancelled: nothing moves this part any more."""
+    return not SHOP_ORDER_TRANSITIONS.get(shop_order.status)
+
+
+def awaits_cash(order: Order) -> bool:
+    """A cash-on-delivery order whose cash is not recorded yet: the agent collects it at delivery."""
+    return order.payment_method == Order.PaymentMethod.COD and order.status == OS.PENDING_PAYMENT
+
+
 def move_order(order: Order, target: str) -> None:
     """Set a new status in memory; the caller saves inside its transaction (with the row locked)."""
     if not can_move(ORDER_TRANSITIONS, order.status, target):

@@ -14,7 +14,7 @@ from accounts.selectors import addresses_for
 from core.errors import ConflictError
 from shops.models import Product
 
-from . import selectors, services, shipping
+from . import selectors, services, shipping, states
 from .forms import (
     NEW_ADDRESS,
     AddToCartForm,
@@ -210,6 +210,7 @@ def order_detail(request, number: str):
     can_cancel = selectors.buyer_can_cancel(order, parts)
     return render(request, "orders/order_detail.html", {
         "order": order, "shop_orders": parts, "pay_url": _pay_url(order), "can_cancel": can_cancel,
+        "parts": [(so, {"is_cancelled": so.status == ShopOrder.Status.CANCELLED}) for so in parts],
         "cancel_form": BuyerCancelForm()})
 
 
@@ -235,6 +236,18 @@ SELLER_TABS = [ShopOrder.Status.NEW, ShopOrder.Status.ACCEPTED, ShopOrder.Status
                ShopOrder.Status.COMPLETED, ShopOrder.Status.CANCELLED]
 
 
+def seller_flags(shop_order: ShopOrder) -> dict[str, bool]:
+    """What the shop may do next with a part, from the state table, for its order pages."""
+    SS = ShopOrder.Status
+    return {
+        "can_accept": states.can_move_shop_order(shop_order, SS.ACCEPTED),
+        "can_cancel": shop_order.status in services.SELLER_CANCELLABLE,
+        "can_pack": states.can_move_shop_order(shop_order, SS.PACKED),  # packed from accepted
+        # A packed part is handed over, or packed again to correct a lot until then.
+        "can_hand_over": states.can_move_shop_order(shop_order, SS.HANDED_OVER),
+    }
+
+
 @login_required
 def seller_orders(request):
     queryset = selectors.shop_orders_for_seller(request.user)
@@ -244,10 +257,10 @@ def seller_orders(request):
     else:
         status = ""
     page = _page(request, queryset)
-    tabs = [(s.value, s.label) for s in SELLER_TABS]
+    tabs = [(s.value, s.label, s == status) for s in SELLER_TABS]
     return render(request, "orders/seller_order_list.html", {
         "page": page, "shop_orders": page.object_list, "status": status, "tabs": tabs,
-        "cancellable": services.SELLER_CANCELLABLE, "cancel_form": CancelReasonForm()})
+        "rows": [(so, seller_flags(so)) for so in page.object_list], "cancel_form": CancelReasonForm()})
 
 
 def _seller_order_or_404(request, pk: int) -> ShopOrder:
@@ -258,7 +271,7 @@ def _seller_order_or_404(request, pk: int) -> ShopOrder:
 def seller_order(request, pk: int):
     shop_order = _seller_order_or_404(request, pk)
     return render(request, "orders/seller_order_detail.html", {
-        "so": shop_order, "cancellable": services.SELLER_CANCELLABLE, "cancel_form": CancelReasonForm()})
+        "so": shop_order, "flags": seller_flags(shop_order), "cancel_form": CancelReasonForm()})
 
 
 @login_required

@@ -1,15 +1,9 @@
 """Staff views of pre-sales and groups. Money and counters change only through the services, so they are read-only."""
 from django.contrib import admin
 
+from core.admin import ReadOnlyInline
+
 from .models import BuyingGroup, GroupDeal, GroupMember, PreOrder, PreSale
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class PreOrderInline(ReadOnlyInline):

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from accounts.models import Address
 from accounts.selectors import addresses_for
-from orders import payments
+from orders.payments import gateway
 
 from . import selectors, services
 from .models import (
@@ -281,7 +281,7 @@ def _authorise(request, order) -> Response:
             result = services.authorise_card(order=order, token=token, payment_method=method)
         else:
             result = services.card_hold_details(order=order)
-    except payments.PaymentUnavailable as exc:
+    except gateway.PaymentUnavailable as exc:
         return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_502_BAD_GATEWAY)
     return Response(HoldSerializer(result).data)
 

@@ -2,7 +2,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from orders import payments
+from orders.payments import intents
 
 from .models import MAX_CAPACITY, MAX_GROUP_SIZE, MAX_HOURS_TO_FILL, PreOrder
 from .services import MAX_PRICE, MAX_QUANTITY, MIN_PRICE
@@ -45,7 +45,7 @@ class PreOrderForm(AddressChoiceForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         choices = list(PreOrder.Payment.choices)
-        if not payments.card_payments_enabled():
+        if not intents.card_payments_enabled():
             choices = [(PreOrder.Payment.COD.value, PreOrder.Payment.COD.label)]
         self.fields["payment"].choices = choices
         self.fields["payment"].initial = choices[0][0]
@@ -60,13 +60,10 @@ class OptionalReasonForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class PreSaleForm(forms.Form):
+class ProductOfferForm(forms.Form):
+    """A farm's new offer (a pre-sale, a group deal) of one of its products, chosen from `products`."""
+
     product = forms.ChoiceField(label=_("Product"))
-    harvest_start = forms.DateField(label=_("Harvest expected from"), widget=DateInput)
-    harvest_end = forms.DateField(label=_("Harvest expected until"), widget=DateInput)
-    capacity = forms.IntegerField(label=_("Units you can promise"), min_value=1, max_value=MAX_CAPACITY,
-                                  help_text=_("In the product's sale unit. Buyers cannot order more than this."))
-    price = _money_field(_("Pre-sale price per unit (¥)"))
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +72,14 @@ class PreSaleForm(forms.Form):
 
     def chosen_product(self):
         return self.products.get(str(self.cleaned_data.get("product")))
+
+
+class PreSaleForm(ProductOfferForm):
+    harvest_start = forms.DateField(label=_("Harvest expected from"), widget=DateInput)
+    harvest_end = forms.DateField(label=_("Harvest expected until"), widget=DateInput)
+    capacity = forms.IntegerField(label=_("Units you can promise"), min_value=1, max_value=MAX_CAPACITY,
+                                  help_text=_("In the product's sale unit. Buyers cannot order more than this."))
+    price = _money_field(_("Pre-sale price per unit (¥)"))
 
 
 class PreSaleSettingsForm(forms.Form):
@@ -83,18 +88,9 @@ class PreSaleSettingsForm(forms.Form):
     price = _money_field(_("Pre-sale price per unit (¥)"), help_text=_("Applies to new orders only."))
 
 
-class GroupDealForm(forms.Form):
-    product = forms.ChoiceField(label=_("Product"))
+class GroupDealForm(ProductOfferForm):
     group_size = forms.IntegerField(label=_("Buyers per group"), min_value=2, max_value=MAX_GROUP_SIZE, initial=3)
     group_price = _money_field(_("Group price per unit (¥)"), help_text=_("Lower than the product's normal price."))
     hours_to_fill = forms.IntegerField(
         label=_("Hours to fill a group"), min_value=1, max_value=MAX_HOURS_TO_FILL, initial=24,
         help_text=_("At most 7 days: a card reservation does not last longer."))
-
-    def __init__(self, *args, products=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.products = {str(p.pk): p for p in products}
-        self.fields["product"].choices = [(str(p.pk), f"{p.title} · {p.shop.name} · ¥{p.price}") for p in products]
-
-    def chosen_product(self):
-        return self.products.get(str(self.cleaned_data.get("product")))

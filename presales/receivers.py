@@ -1,38 +1,19 @@
 """Listening to orders, payments and logistics without those apps knowing about presales.
 
-- Orders' own cancel flows (buyer cancel, seller cancel) are refused for a live pre-order or an order still
-  waiting for its group: they would return stock the pre-sale never took and leave the card authorisation and
-  the group place behind. presales cancels those itself (services.release_preorder, leave_group ...).
 - Every change of a Stripe payment of a pre-order or group order (webhook, reconcile, pay page) is followed
   after commit, so an authorisation or an up-front payment moves the pre-order or the group on.
 - A farm's hand-over of a card pre-order captures its authorisation after commit (logistics sends
   tracking_events_recorded inside its hand-over transaction).
 """
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django.utils.translation import gettext as _
 
-from core.errors import ConflictError
 from logistics.models import TrackingEvent
 from logistics.signals import tracking_events_recorded
-from orders.models import Payment, ShopOrder
+from orders.models import Payment
 
 from .models import GroupMember, PreOrder
-from .services import RELEASING, _enqueue
-
-
-@receiver(pre_save, sender=ShopOrder, dispatch_uid="presales.keep_held_parts")
-def keep_held_parts(sender, instance: ShopOrder, raw: bool = False, **kwargs) -> None:
-    if raw or instance.pk is None or instance.status != ShopOrder.Status.CANCELLED or getattr(instance, RELEASING,
-                                                                                             False):
-        return
-    if PreOrder.objects.filter(order_id=instance.order_id, status__in=PreOrder.LIVE).exists():
-        raise ConflictError(_("This is a pre-order for a coming harvest: please cancel it on its pre-order page, "
-                              "so that the card reservation and the pre-sale's units are released with it."),
-                            code="presale_order")
-    if GroupMember.objects.filter(order_id=instance.order_id, status__in=GroupMember.HELD).exists():
-        raise ConflictError(_("This order is waiting for its buying group to fill: leave the group on its page "
-                              "instead."), code="group_order")
+from .services import _enqueue
 
 
 @receiver(post_save, sender=Payment, dispatch_uid="presales.follow_payments")

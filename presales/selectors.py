@@ -146,3 +146,32 @@ def live_membership(user: User, group: BuyingGroup) -> GroupMember | None:
     if not user.is_authenticated:
         return None
     return group.members.filter(buyer=user, status__in=GroupMember.LIVE).select_related("order").first()
+
+
+# --- Flags for the pages: what a pre-order or a place waits for (templates never compare status strings) ----------
+
+def preorder_flags(preorder: PreOrder) -> dict[str, bool]:
+    """`awaits_card`: authorise the card on the hold page; `awaits_payment`: pay in full on the pay page;
+    `is_authorised`: the card is held, charged when the farm ships; `payment_due`: the hold lapsed, pay now."""
+    pending = preorder.status == PreOrder.Status.PENDING
+    by_card = preorder.payment == PreOrder.Payment.CARD
+    return {
+        "awaits_card": pending and by_card,
+        "awaits_payment": pending and not by_card,
+        "is_authorised": preorder.status == PreOrder.Status.AUTHORISED,
+        "payment_due": preorder.status == PreOrder.Status.PAYMENT_DUE,
+    }
+
+
+def member_flags(member: GroupMember) -> dict[str, bool]:
+    """`awaits_card`: authorise the card to keep the place; `is_authorised`: waiting for the group to fill;
+    `can_leave`: still held back and the group still open (reads `member.group`: select it with the member)."""
+    return {
+        "awaits_card": member.status == GroupMember.Status.PENDING,
+        "is_authorised": member.status == GroupMember.Status.AUTHORISED,
+        "can_leave": member.is_held and member.group.status == BuyingGroup.Status.OPEN,
+    }
+
+
+def group_is_filled(group: BuyingGroup) -> bool:
+    return group.status == BuyingGroup.Status.FILLED

@@ -18,7 +18,9 @@ taken with one conditional UPDATE. Group orders take real stock, like a checkout
 Locks, always in this order: the BuyingGroup (or PreSale), then Orders, then their ShopOrders, then
 products, then PreOrder / GroupMember rows. Stripe payments are locked Payment-then-Order, as in
 orders.payments. While a pre-order or an unfilled group's order is live, orders' own cancel flows refuse it
-(presales.receivers): it is cancelled here, so the authorisation and the units are released with it.
+(orders made with origin presale or group are held by their origin until end_origin_hold, which a group's
+fill calls): it is cancelled here, so the authorisation and the units are released with it. Every status
+change of a pre-order, a group or a member goes through presales.states.
 """
 from __future__ import annotations
 
@@ -41,11 +43,12 @@ from core import codes
 from core.errors import ConflictError
 from core.money import quantize
 from notifications.services import notify
-from orders import payments, shipping
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, OrderLine, Payment, ShopOrder
+from orders.payments import intents, refunds
 from orders.states import move_shop_order
+from shops import stock
 from shops.cache import bump_catalogue_version
 from shops.models import Product
 from shops.selectors import can_manage_shop
@@ -62,6 +65,7 @@ from .models import (
     PreOrder,
     PreSale,
 )
+from .states import move_group, move_member, move_preorder
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +78,6 @@ MIN_PRICE, MAX_PRICE = Decimal("0.01"), Decimal("100000")
 # The farm may name a harvest up to a year ahead, in a window of up to six months.
 MAX_LEAD_DAYS = 366
 MAX_WINDOW_DAYS = 183
-# Set on a ShopOrder instance that presales itself cancels; orders' flows are refused (see receivers).
-RELEASING = "_presales_releasing"
 # Parts that have not left the farm: a pre-order or group order may still be released.
 RELEASABLE_PARTS = {SS.AWAITING_PAYMENT, SS.NEW, SS.ACCEPTED, SS.PACKED}
 SHIPPED_PARTS = {SS.HANDED_OVER, SS.IN_TRANSIT, SS.DELIVERED, SS.COMPLETED}
@@ -160,31 +162,15 @@ def _check_min_order(product: Product, quantity: int) -> None:
 
 
 def _new_order(*, buyer: User, address: Address, product: Product, quantity: int, unit_price: Decimal,
-               payment_method: str, part_status: str) -> Order:
-    """One Order with one ShopOrder and one OrderLine at the given unit price, shipping quoted as at checkout.
+               payment_method: str, origin: str) -> Order:
+    """One Order with one ShopOrder and one OrderLine at the given unit price, made by orders' create_order
+    (numbered, shipping quoted as at checkout; an online order's part waits for payment).
 
     The order holds nothing until paid through reserved_until: presales releases it itself (pay_by, hold_until).
+    Its origin holds it, so orders' own cancel flows refuse it while it is a pre-order or an unfilled group's.
     """
-    shop = product.shop
-    quote = shipping.quote(origin_province=shop.village.province, destination_province=address.province,
-                           lines=[(product, quantity)])
-    items_total = quantize(unit_price * quantity)
-    order = Order(
-        buyer=buyer, payment_method=payment_method, status=OS.PENDING_PAYMENT,
-        recipient=address.name, phone=address.phone, province=address.province, city=address.city,
-        district=address.district, address_line=address.line, postal_code=address.postal_code,
-        currency=settings.CURRENCY, reserved_until=None,
-        items_total=items_total, shipping_total=quote.fee, total=items_total + quote.fee,
-    )
-    # The one order-numbering rule lives in orders; reuse it rather than copy it.
-    order_services._save_with_new_number(order)
-    part = ShopOrder.objects.create(order=order, shop=shop, status=part_status, items_total=items_total,
-                                    shipping_fee=quote.fee, total=items_total + quote.fee,
-                                    weight_kg=quote.weight_kg, cold_chain=quote.cold_chain)
-    OrderLine.objects.create(shop_order=part, product=product, title=product.title,
-                             unit=product.get_unit_display(), unit_weight_kg=product.unit_weight_kg,
-                             unit_price=unit_price, quantity=quantity, line_total=items_total)
-    return order
+    return order_services.create_order(buyer=buyer, address=address, payment_method=payment_method,
+                                       lines=[(product, quantity, unit_price)], origin=origin)
 
 
 def _cancel_parts(parts: list[ShopOrder], reason: str, now) -> None:
@@ -193,7 +179,6 @@ def _cancel_parts(parts: list[ShopOrder], reason: str, now) -> None:
             continue
         move_shop_order(so, SS.CANCELLED)
         so.cancelled_at, so.cancel_reason = now, reason[:200]
-        setattr(so, RELEASING, True)
         so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
 
 
@@ -205,12 +190,6 @@ def _release_parts_to_shop(parts: list[ShopOrder]) -> list[ShopOrder]:
             so.save(update_fields=["status", "updated_at"])
             moved.append(so)
     return moved
-
-
-def _return_stock(order: Order) -> None:
-    """Give a group order's units back to the product (pre-sale units were never taken from stock)."""
-    for line in OrderLine.objects.filter(shop_order__order=order, product__isnull=False).order_by("product_id"):
-        Product.objects.filter(pk=line.product_id).update(stock=F("stock") + line.quantity)
 
 
 def _close_order(order: Order, reason: str, now) -> None:
@@ -345,7 +324,7 @@ def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, qu
     if payment not in PreOrder.Payment.values:
         raise ValidationError({"payment": [_("Choose how to pay.")]})
     online = payment in (PreOrder.Payment.CARD, PreOrder.Payment.ONLINE)
-    if online and not payments.card_payments_enabled():
+    if online and not intents.card_payments_enabled():
         raise ValidationError({"payment": [_("Online payment is not available right now. Please choose cash on "
                                              "delivery.")]})
     presale = PreSale.objects.select_related("product__shop__village").get(pk=presale.pk)
@@ -359,7 +338,7 @@ def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, qu
     now = timezone.now()
     order = _new_order(buyer=buyer, address=address, product=product, quantity=quantity, unit_price=presale.price,
                        payment_method=Order.PaymentMethod.STRIPE if online else Order.PaymentMethod.COD,
-                       part_status=SS.AWAITING_PAYMENT if online else SS.NEW)
+                       origin=Order.Origin.PRESALE)
     preorder = PreOrder.objects.create(
         presale=presale, order=order, buyer=buyer, quantity=quantity, unit_price=presale.price, payment=payment,
         status=PS.PENDING if online else PS.CASH,
@@ -476,12 +455,13 @@ def _sync_preorder(preorder_pk: int) -> None:
     if preorder.status == PS.PENDING:
         if order.status == OS.PAID:
             # Paid in full (Alipay, WeChat Pay, or a card on the pay page): orders has told the farm already.
-            preorder.status = PS.PAID
+            move_preorder(preorder, PS.PAID)
         elif order.payment_method == Order.PaymentMethod.COD and order.status == OS.PENDING_PAYMENT:
             # The buyer switched to cash on the pay page; orders has sent the part to the farm.
-            preorder.status, preorder.payment = PS.CASH, PreOrder.Payment.COD
+            move_preorder(preorder, PS.CASH)
+            preorder.payment = PreOrder.Payment.COD
         elif held and order.status == OS.PENDING_PAYMENT:
-            preorder.status = PS.AUTHORISED
+            move_preorder(preorder, PS.AUTHORISED)
             parts = list(order.shop_orders.select_for_update().order_by("id"))
             _release_parts_to_shop(parts)
             params = {"number": order.number, "total": order.total, "product": preorder.presale.product.title}
@@ -495,7 +475,7 @@ def _sync_preorder(preorder_pk: int) -> None:
             return
         preorder.pay_by = None
     elif preorder.status in (PS.AUTHORISED, PS.PAYMENT_DUE) and order.status in (OS.PAID, OS.COMPLETED):
-        preorder.status = PS.PAID
+        move_preorder(preorder, PS.PAID)
     else:
         return
     preorder.save(update_fields=["status", "payment", "pay_by", "updated_at"])
@@ -508,7 +488,8 @@ def _sync_member(member: GroupMember) -> None:
     order = member.order
     secured = order.status == OS.PAID or stripe_holds.held_payment(order) is not None
     if member.status == MS.PENDING and secured and group.status == BuyingGroup.Status.OPEN:
-        member.status, member.hold_until = MS.AUTHORISED, None
+        move_member(member, MS.AUTHORISED)
+        member.hold_until = None
         member.save(update_fields=["status", "hold_until"])
         params = {"code": group.code, "left": group.size - group.members.filter(status=MS.AUTHORISED).count(),
                   "total": order.total}
@@ -531,9 +512,14 @@ def _fill_if_complete(group: BuyingGroup) -> bool:
             m.status != MS.AUTHORISED for m in members):
         return False
     now = timezone.now()
-    group.status, group.filled_at = BuyingGroup.Status.FILLED, now
+    move_group(group, BuyingGroup.Status.FILLED)
+    group.filled_at = now
     group.save(update_fields=["status", "filled_at"])
-    GroupMember.objects.filter(pk__in=[m.pk for m in members]).update(status=MS.CONFIRMED)
+    for member in members:
+        # Confirmed: from now on the order is an ordinary order that orders' own flows may cancel.
+        order_services.end_origin_hold(order=member.order)
+        move_member(member, MS.CONFIRMED)
+    GroupMember.objects.bulk_update(members, ["status"])
     product = group.deal.product
     for member in members:
         params = {"code": group.code, "product": product.title, "number": member.order.number,
@@ -583,7 +569,7 @@ def _payment_due(preorder: PreOrder) -> None:
         pk=preorder.pk)
     if preorder.status != PS.AUTHORISED:
         return
-    preorder.status = PS.PAYMENT_DUE
+    move_preorder(preorder, PS.PAYMENT_DUE)
     preorder.save(update_fields=["status", "updated_at"])
     order = preorder.order
     params = {"number": order.number, "total": order.total, "product": preorder.presale.product.title}
@@ -635,15 +621,15 @@ def _release_preorder_rows(preorder_pk: int, reason: str) -> PreOrder:
     refunded = Decimal("0.00")
     if order.status in (OS.PAID, OS.COMPLETED):
         for so in parts:
-            refund = payments.refund_shop_order(shop_order=so, reason=reason)
+            refund = refunds.refund_shop_order(shop_order=so, reason=reason)
             if refund is not None:
                 refunded += refund.amount
     _close_order(order, reason, now)
     PreSale.objects.filter(pk=preorder.presale_id).update(units_sold=F("units_sold") - preorder.quantity,
                                                           updated_at=now)
     was_held = preorder.status == PS.AUTHORISED
-    preorder.status, preorder.cancelled_at, preorder.cancel_reason, preorder.pay_by = PS.CANCELLED, now, \
-        reason[:200], None
+    move_preorder(preorder, PS.CANCELLED)
+    preorder.cancelled_at, preorder.cancel_reason, preorder.pay_by = now, reason[:200], None
     preorder.save(update_fields=["status", "cancelled_at", "cancel_reason", "pay_by", "updated_at"])
 
     product = preorder.presale.product
@@ -790,19 +776,6 @@ def _check_member_input(*, buyer: User, address: Address | None, quantity, produ
     return quantity
 
 
-def _reserve_group_stock(product: Product, quantity: int) -> None:
-    taken = Product.objects.filter(pk=product.pk, is_active=True, stock__gte=quantity).update(
-        stock=F("stock") - quantity)
-    if not taken:
-        left = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).first() or 0
-        if left <= 0:
-            message = _("Sorry, “%(product)s” has just sold out.") % {"product": product.title}
-        else:
-            message = _("Only %(left)d %(unit)s of “%(product)s” left.") % {
-                "left": left, "unit": product.get_unit_display(), "product": product.title}
-        raise ConflictError(message, code="out_of_stock")
-
-
 def _join_locked(*, group: BuyingGroup, buyer: User, address: Address, quantity: int) -> GroupMember:
     """Take a place in a group whose row the caller holds locked (so the last place is taken once)."""
     now = timezone.now()
@@ -815,7 +788,7 @@ def _join_locked(*, group: BuyingGroup, buyer: User, address: Address, quantity:
     product = group.deal.product
     _check_product_on_sale(product)
     order = _new_order(buyer=buyer, address=address, product=product, quantity=quantity, unit_price=group.price,
-                       payment_method=Order.PaymentMethod.STRIPE, part_status=SS.AWAITING_PAYMENT)
+                       payment_method=Order.PaymentMethod.STRIPE, origin=Order.Origin.GROUP)
     try:
         with transaction.atomic():
             member = GroupMember.objects.create(
@@ -833,7 +806,7 @@ def _join_locked(*, group: BuyingGroup, buyer: User, address: Address, quantity:
                               "¥%(total)s on your card to keep it. You are charged only if the group fills."),
             dedupe_key=f"group_joined:{member.pk}")
     # Stock last, as at checkout: the product row stays locked until commit.
-    _reserve_group_stock(product, quantity)
+    stock.reserve({product.pk: quantity}, in_cart=False)
     bump_catalogue_version()
     return member
 
@@ -889,17 +862,18 @@ def _release_member_locked(group: BuyingGroup, member: GroupMember, reason: str,
         return False
     if any(so.status not in RELEASABLE_PARTS | {SS.CANCELLED} for so in parts):
         log.warning("Group order %s has shipped; its place is kept", order.number)
-        member.status = MS.CONFIRMED
+        move_member(member, MS.CONFIRMED)
         member.save(update_fields=["status"])
+        order_services.end_origin_hold(order=order)
         return False
     _cancel_parts(parts, reason, now)
-    _return_stock(order)
+    stock.release(stock.units_of(OrderLine.objects.filter(shop_order__order=order).only("product_id", "quantity")))
     if order.status in (OS.PAID, OS.COMPLETED):  # paid in full on the ordinary pay page: give it back
         for so in parts:
-            payments.refund_shop_order(shop_order=so, reason=reason)
+            refunds.refund_shop_order(shop_order=so, reason=reason)
     _close_order(order, reason, now)
-    member.status, member.released_at, member.release_reason, member.hold_until = MS.RELEASED, now, reason[:200], \
-        None
+    move_member(member, MS.RELEASED)
+    member.released_at, member.release_reason, member.hold_until = now, reason[:200], None
     member.save(update_fields=["status", "released_at", "release_reason", "hold_until"])
     _enqueue("release_order_hold", order.pk)
     params = {"code": group.code, "product": group.deal.product.title, "number": order.number,
@@ -929,7 +903,8 @@ def leave_group(*, member: GroupMember, actor: User) -> GroupMember:
 
 
 def _fail_group_locked(group: BuyingGroup, now) -> None:
-    group.status, group.failed_at = BuyingGroup.Status.FAILED, now
+    move_group(group, BuyingGroup.Status.FAILED)
+    group.failed_at = now
     group.save(update_fields=["status", "failed_at"])
     for member in group.members.filter(status__in=GroupMember.HELD).order_by("id"):
         _release_member_locked(

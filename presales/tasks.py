@@ -5,7 +5,7 @@ from celery import shared_task
 
 from core.errors import ConflictError
 from orders.models import Order
-from orders.payments import PaymentUnavailable
+from orders.payments.gateway import PaymentUnavailable
 
 from . import services
 from .models import GroupMember, PreOrder

@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.selectors import addresses_for
 from core.errors import ConflictError
-from orders import payments
+from core.forms import copy_errors
 from orders.models import Order
-from orders.selectors import orders_for_buyer
+from orders.payments import gateway, intents
+from orders.selectors import orders_for_buyer, reaches_seller
 
 from . import selectors, services, stripe_holds
 from .forms import (
@@ -35,11 +36,6 @@ PAGE_SIZE = 10
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _copy_errors(form, exc: ValidationError) -> None:
-    for field, msgs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, msgs)
 
 
 def _after_preorder(preorder: PreOrder) -> str:
@@ -74,7 +70,7 @@ def presale_detail(request, pk: int):
                                                quantity=form.cleaned_data["quantity"],
                                                payment=form.cleaned_data["payment"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
             presale.refresh_from_db()
@@ -84,7 +80,7 @@ def presale_detail(request, pk: int):
             return redirect(_after_preorder(preorder))
     return render(request, "presales/presale_detail.html", {
         "presale": presale, "product": presale.product, "form": form, "addresses": addresses,
-        "card_enabled": payments.card_payments_enabled()})
+        "card_enabled": intents.card_payments_enabled()})
 
 
 @login_required
@@ -100,7 +96,7 @@ def preorder_detail(request, pk: int):
     can_cancel = preorder.is_live and all(so.status in ("awaiting_payment", "new") for so in parts)
     return render(request, "presales/preorder_detail.html", {
         "preorder": preorder, "order": preorder.order, "presale": preorder.presale, "parts": parts,
-        "can_cancel": can_cancel, "cancel_form": OptionalReasonForm()})
+        "flags": selectors.preorder_flags(preorder), "can_cancel": can_cancel, "cancel_form": OptionalReasonForm()})
 
 
 @login_required
@@ -140,10 +136,8 @@ def _done_url(preorder: PreOrder | None, member: GroupMember | None) -> str:
 @require_GET
 def hold_page(request, number: str):
     order, preorder, member = _held_order_or_404(request, number)
-    waiting = (preorder is not None and preorder.status == PreOrder.Status.PENDING
-               and preorder.payment == PreOrder.Payment.CARD) or (
-        member is not None and member.status == GroupMember.Status.PENDING)
-    if not waiting:
+    flags = selectors.preorder_flags(preorder) if preorder is not None else selectors.member_flags(member)
+    if not flags["awaits_card"]:
         return redirect(_done_url(preorder, member))
     context = {"order": order, "preorder": preorder, "member": member, "error": "", "intent": None,
                "card_enabled": stripe_holds.card_holds_enabled(), "stripe_js_url": settings.STRIPE_JS_URL,
@@ -162,7 +156,7 @@ def hold_page(request, number: str):
 def _json_error(exc: Exception) -> JsonResponse:
     if isinstance(exc, ValidationError):
         return JsonResponse(exc.message_dict, status=400)
-    status = 502 if isinstance(exc, payments.PaymentUnavailable) else 409
+    status = 502 if isinstance(exc, gateway.PaymentUnavailable) else 409
     return JsonResponse({"detail": exc.message, "code": exc.code}, status=status)
 
 
@@ -230,15 +224,17 @@ def group_detail(request, code: str):
             member = services.join_group(group=group, buyer=request.user, address=form.chosen_address(),
                                          quantity=form.cleaned_data["quantity"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
             group.refresh_from_db()
         else:
             return redirect("presales:hold", number=member.order.number)
+    membership = selectors.live_membership(request.user, group)
     return render(request, "presales/group_detail.html", {
         "group": group, "deal": group.deal, "product": product, "form": form, "addresses": addresses,
-        "membership": selectors.live_membership(request.user, group),
+        "membership": membership, "member_flags": selectors.member_flags(membership) if membership else None,
+        "group_filled": selectors.group_is_filled(group),
         "share_url": request.build_absolute_uri(group.get_absolute_url()),
         "card_enabled": stripe_holds.card_holds_enabled()})
 
@@ -257,7 +253,7 @@ def group_start(request, pk: int):
             member = services.start_group(deal=deal, buyer=request.user, address=form.chosen_address(),
                                           quantity=form.cleaned_data["quantity"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
@@ -286,7 +282,9 @@ def group_leave(request, code: str):
 @login_required
 def my_groups(request):
     page = _page(request, selectors.memberships_for_buyer(request.user))
-    return render(request, "presales/my_groups.html", {"page": page, "memberships": page.object_list})
+    return render(request, "presales/my_groups.html", {
+        "page": page, "memberships": page.object_list,
+        "rows": [(member, selectors.member_flags(member)) for member in page.object_list]})
 
 
 # --- The farm ------------------------------------------------------------------------------------------------------
@@ -309,7 +307,7 @@ def seller_presale_create(request):
                                               harvest_start=data["harvest_start"], harvest_end=data["harvest_end"],
                                               capacity=data["capacity"], price=data["price"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Your pre-sale is open."))
             return redirect("presales:seller_presale", pk=presale.pk)
@@ -326,15 +324,17 @@ def seller_presale(request, pk: int):
         try:
             services.update_presale(presale=presale, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
             messages.success(request, _("Saved."))
             return redirect("presales:seller_presale", pk=presale.pk)
     page = _page(request, selectors.preorders_of_presale(presale))
+    # Each pre-order with its part once the farm sees it (a part still waiting for payment has no page yet).
+    rows = [(p, next((so for so in p.order.shop_orders.all() if reaches_seller(so)), None)) for p in page.object_list]
     return render(request, "presales/seller/presale_detail.html", {
-        "presale": presale, "form": form, "page": page, "preorders": page.object_list})
+        "presale": presale, "form": form, "page": page, "preorders": page.object_list, "rows": rows})
 
 
 @login_required
@@ -346,7 +346,7 @@ def seller_presale_cancel(request, pk: int):
         try:
             services.cancel_presale(presale=presale, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("The pre-sale is cancelled. Every buyer is released or refunded and told "
                                         "why."))
@@ -363,7 +363,7 @@ def seller_preorder_cancel(request, pk: int):
         try:
             services.seller_cancel_preorder(preorder=preorder, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         except ConflictError as exc:
             messages.error(request, exc.message)
             return redirect("presales:seller_presale", pk=preorder.presale_id)
@@ -392,7 +392,7 @@ def seller_deal_create(request):
                                               group_size=data["group_size"], group_price=data["group_price"],
                                               hours_to_fill=data["hours_to_fill"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Your group offer is on the product page."))
             return redirect("presales:seller_deal", pk=deal.pk)

@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from PIL import Image
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from . import services
 from .cache import bump_catalogue_version
 from .filters import category_tree_order
@@ -131,15 +133,10 @@ class CategoryAdmin(admin.ModelAdmin):
         bump_catalogue_version()
 
 
-class ProductImageInline(admin.TabularInline):
+class ProductImageInline(ReadOnlyInline):
     model = ProductImage
-    extra = 0
     fields = ("preview", "alt_text", "is_cover", "status", "position")
     readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("photo"))
     def preview(self, obj):
@@ -170,37 +167,18 @@ class ProductAdmin(admin.ModelAdmin):
         bump_catalogue_version()
 
 
-class InputApplicationInline(admin.TabularInline):
+class InputApplicationInline(ReadOnlyInline):
     model = InputApplication
-    extra = 0
     fields = ("kind", "product_name", "applied_on", "dose", "pre_harvest_interval_days", "notes")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(HarvestLot)
-class HarvestLotAdmin(admin.ModelAdmin):
+class HarvestLotAdmin(ReadOnlyAdmin):
     list_display = ("code", "product", "grower", "harvested_on", "quantity", "phi_violation")
     list_filter = ("phi_violation", "harvested_on")
     list_select_related = ("product", "grower")
     search_fields = ("code", "product__title", "grower__username", "plot")
     date_hierarchy = "harvested_on"
-    inlines = (InputApplicationInline,)
-
     # A lot and its inputs are a trace record written through the services (and the trace log):
     # staff read them here, nobody rewrites them.
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    inlines = (InputApplicationInline,)

@@ -36,7 +36,18 @@ from .filters import (
     VillageFilter,
     category_tree_order,
 )
-from .models import Category, HarvestLot, InputApplication, Product, ProductImage, Shop, ShopMember, Village
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    Category,
+    HarvestLot,
+    InputApplication,
+    Product,
+    ProductImage,
+    Shop,
+    ShopMember,
+    Village,
+)
 
 # Short: the version bump already invalidates on every write; this only bounds memory.
 PRODUCT_LIST_CACHE_SECONDS = 300
@@ -82,13 +93,15 @@ class ShopSerializer(serializers.ModelSerializer):
     village_name = serializers.CharField(source="village.name", read_only=True)
     province = serializers.CharField(source="village.province", read_only=True)
     verified = serializers.BooleanField(read_only=True)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True,
+                                        help_text=_("Plain text or simple formatting; scripts are removed."))
     contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True,
                                           validators=[phone_validator],
                                           help_text=_("Shown to buyers only after they order; only managers see it "
                                                       "here."))
-
-    # Only the shop's managers see these; the public never sees the phone number.
-    PRIVATE_FIELDS = ("contact_phone", "verification")
+    verification = serializers.ChoiceField(
+        choices=Shop.Verification.choices, read_only=True, allow_null=True,
+        help_text=_("The review of the shop's licence, for its owner and managers; null for everyone else."))
 
     class Meta:
         model = Shop
@@ -99,8 +112,10 @@ class ShopSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if not self.context.get("manager"):
-            for name in self.PRIVATE_FIELDS:
-                data.pop(name, None)
+            # Only the shop's managers see these: the public never sees the phone number (an optional field,
+            # left out) nor the verification state (always present in the schema, so null here).
+            data.pop("contact_phone", None)
+            data["verification"] = None
         return data
 
 
@@ -314,6 +329,8 @@ class ProductSerializer(serializers.ModelSerializer):
     season_months = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=12),
                                           max_length=12, required=False,
                                           help_text=_("Months in season, 1 to 12."))
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True,
+                                        help_text=_("Plain text or simple formatting; scripts are removed."))
     images = ProductImageSerializer(many=True, read_only=True)
     price_per_kg = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     in_stock = serializers.BooleanField(read_only=True)
@@ -467,6 +484,7 @@ class HarvestLotSerializer(serializers.ModelSerializer):
     grower = serializers.CharField(source="grower.username", max_length=150, required=False,
                                    help_text=_("The username of a member of the shop; you by default."))
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, required=False, allow_blank=True)
     trace_url = serializers.URLField(read_only=True)
     inputs = InputApplicationSerializer(many=True, read_only=True)
 

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from core import codes
 
-from . import search
+from . import search, stock
 from .models import LOT_PREFIX, Category, HarvestLot, Product, Shop, Village
 
 MAX_PRICE_FILTER = Decimal("1000000")
@@ -175,16 +175,10 @@ class ProductFilter(django_filters.FilterSet):
         return search.filter_by_query(queryset, value)
 
     def filter_in_stock(self, queryset, name, value: bool):
-        if value is None:
-            return queryset
-        condition = Q(stock__gte=F("min_order"))
-        return queryset.filter(condition) if value else queryset.exclude(condition)
+        return queryset if value is None else stock.in_stock(queryset, value)
 
     def filter_certified(self, queryset, name, value: bool):
-        if value is None:
-            return queryset
-        condition = Q(organic=True) | Q(green_food=True) | Q(geographical_indication=True)
-        return queryset.filter(condition) if value else queryset.exclude(condition)
+        return queryset if value is None else stock.certified(queryset, value)
 
     def filter_mine(self, queryset, name, value: bool):
         return queryset

@@ -2,13 +2,23 @@
 from decimal import Decimal
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, phone_validator
 
-from .models import Category, HarvestLot, InputApplication, Product, Shop, ShopMember, Village
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    Category,
+    HarvestLot,
+    InputApplication,
+    Product,
+    Shop,
+    ShopMember,
+    Village,
+)
 
 # Numbers on a phone: the numeric keypad, with a dot for prices.
 DECIMAL_INPUT = {"inputmode": "decimal", "autocomplete": "off"}
@@ -42,6 +52,13 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def limit_length(field: forms.CharField, limit: int) -> None:
+    """A length limit on a free-text field whose model column (TEXT) has none: checked, and in the textarea."""
+    field.max_length = limit
+    field.validators.append(MaxLengthValidator(limit))
+    field.widget.attrs["maxlength"] = str(limit)
 
 
 def village_choices() -> list:
@@ -88,6 +105,7 @@ class ShopForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["village"].choices = village_choices()
         self.fields["village"].help_text = _("The village where you grow; buyers see it on every product.")
+        limit_length(self.fields["description"], DESCRIPTION_MAX_LENGTH)
         if creating:
             # A new shop opens at once; closing it is for later.
             del self.fields["is_open"]
@@ -155,6 +173,7 @@ class ProductForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = category_choices()
         self.fields["price"].label = _("Price per unit (CNY)")
+        limit_length(self.fields["description"], DESCRIPTION_MAX_LENGTH)
         if self.instance.pk:
             self.initial.setdefault("season_months", self.instance.season_months)
             self.initial.setdefault("certifications", [c for c, _label in CERTIFICATIONS
@@ -195,6 +214,7 @@ class LotForm(forms.ModelForm):
     def __init__(self, *args, growers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["grower"].queryset = growers
+        limit_length(self.fields["notes"], NOTES_MAX_LENGTH)
 
 
 class InputApplicationForm(forms.ModelForm):

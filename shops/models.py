@@ -4,16 +4,22 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from core import codes
 
 LOT_PREFIX = "L"
+# Free text has a length limit in every form, serializer and service (the columns are unbounded TEXT).
+DESCRIPTION_MAX_LENGTH = 5000
+NOTES_MAX_LENGTH = 2000
 
 
 class PrivateFileStorage(FileSystemStorage):
@@ -32,8 +38,25 @@ class PrivateFileStorage(FileSystemStorage):
         raise ValueError("Private files have no public URL.")
 
 
-def private_storage() -> PrivateFileStorage:
-    return PrivateFileStorage()
+class _PrivateStorage(LazyObject):
+    """settings.STORAGES["private"], looked up at first use and again after the setting changes (tests)."""
+
+    def _setup(self):
+        self._wrapped = storages["private"]
+
+
+_private = _PrivateStorage()
+
+
+@receiver(setting_changed)
+def _forget_private_storage(*, setting, **kwargs) -> None:
+    if setting == "STORAGES":
+        _private._wrapped = empty
+
+
+def private_storage():
+    """Licence and ID photos: STORAGES["private"], local disk (PrivateFileStorage) or a private S3 bucket."""
+    return _private
 
 
 def gtin_is_valid(value: str) -> bool:
@@ -242,6 +265,7 @@ class Product(models.Model):
     def price_per_kg(self) -> Decimal:
         return (self.price / self.unit_weight_kg).quantize(Decimal("0.01"))
 
+    # The per-row twins of the query conditions shops.stock.CERTIFIED and shops.stock.IN_STOCK: change both.
     @property
     def certified(self) -> bool:
         return self.organic or self.green_food or self.geographical_indication
@@ -288,6 +312,11 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} #{self.position}"
+
+    @property
+    def is_ready(self) -> bool:
+        """Its thumbnails are made: pages show it (until then, a placeholder)."""
+        return self.status == self.Status.READY
 
 
 class HarvestLot(models.Model):

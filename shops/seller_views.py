@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from core import codes
+from core.forms import copy_errors
 
 from . import images, selectors, services
 from .forms import (
@@ -57,14 +58,6 @@ def _growers(shop: Shop) -> QuerySet[User]:
     """Who may be named as a lot's grower: the owner and the shop's members."""
     return (User.objects.filter(Q(shop_memberships__shop=shop) | Q(pk=shop.owner_id))
             .distinct().order_by("display_name", "username"))
-
-
-def _copy_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, msgs in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, msgs)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _forbidden(request, message: str):
@@ -123,7 +116,7 @@ def shop_create(request):
                                         kind=data["kind"], description=data["description"],
                                         contact_phone=data["contact_phone"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Your shop is open. Now add your first product."))
             return redirect("shops:seller_shop", slug=shop.slug)
@@ -153,7 +146,7 @@ def shop_edit(request, slug: str):
             services.update_shop(shop=shop, actor=request.user,
                                  **{f: form.cleaned_data[f] for f in services.SHOP_FIELDS})
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Shop details saved."))
             return redirect("shops:seller_shop", slug=shop.slug)
@@ -171,7 +164,7 @@ def verification(request, slug: str):
                                          licence_photo=form.cleaned_data["licence_photo"])
         except ValidationError as exc:
             shop.refresh_from_db()
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Thank you. We will check your photo and tell you the result."))
             return redirect("shops:seller_verification", slug=shop.slug)
@@ -188,7 +181,7 @@ def members(request, slug: str):
             member = services.add_member(shop=shop, actor=request.user, username=form.cleaned_data["username"],
                                          role=form.cleaned_data["role"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("%(name)s joined the cooperative.") % {"name": member.user})
             return redirect("shops:seller_members", slug=shop.slug)
@@ -246,7 +239,7 @@ def product_price_stock(request, pk: int):
             services.set_price_and_stock(product=product, actor=request.user, price=form.cleaned_data["price"],
                                          stock=form.cleaned_data["stock"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             if as_fragment:
                 saved = _managed_product(request.user, pk)
@@ -292,7 +285,7 @@ def product_create(request, slug: str):
         try:
             product = services.create_product(shop=shop, actor=request.user, **form.service_fields())
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             uploads = photo_form.cleaned_data["photos"]
             added = _add_photos(request, product, uploads, photo_form.cleaned_data["photo_alt"])
@@ -313,7 +306,7 @@ def product_edit(request, pk: int):
         try:
             services.update_product(product=product, actor=request.user, **form.service_fields())
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("%(title)s is saved.") % {"title": product.title})
             return redirect("shops:seller_products", slug=product.shop.slug)
@@ -400,7 +393,7 @@ def lot_create(request, pk: int):
                                       harvested_on=data["harvested_on"], quantity=data["quantity"],
                                       plot=data["plot"], notes=data["notes"])
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Lot %(code)s recorded.") % {"code": codes.display(lot.code)})
             return redirect("shops:seller_lot", pk=lot.pk)
@@ -416,7 +409,7 @@ def lot_detail(request, pk: int):
         try:
             services.add_input_application(lot=lot, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _copy_errors(form, exc)
+            copy_errors(form, exc)
         else:
             messages.success(request, _("Input recorded."))
             return redirect(reverse("shops:seller_lot", args=[lot.pk]) + "#inputs")

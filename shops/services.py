@@ -20,7 +20,17 @@ from core import codes
 
 from . import search, selectors
 from .cache import bump_catalogue_version
-from .models import LOT_PREFIX, Category, HarvestLot, InputApplication, Product, Shop, ShopMember
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    LOT_PREFIX,
+    NOTES_MAX_LENGTH,
+    Category,
+    HarvestLot,
+    InputApplication,
+    Product,
+    Shop,
+    ShopMember,
+)
 
 PRODUCT_FIELDS = (
     "category", "title", "description", "unit", "unit_weight_kg", "price", "stock", "min_order", "perishable",
@@ -31,8 +41,18 @@ ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "ul", "ol", "li", "h3", "h4
 
 
 def sanitise_description(text: str) -> str:
-    """Keep simple formatting, drop everything else (scripts, styles, event handlers, links)."""
+    """Keep simple formatting, drop everything else (scripts, styles, event handlers, links).
+
+    Shop and product descriptions are cleaned with it when saved by the services and again when shown
+    (`rich_text` in shops.templatetags.catalogue), since the admin and bulk imports skip the services.
+    """
     return nh3.clean(text or "", tags=ALLOWED_TAGS, attributes={}, strip_comments=True).strip()
+
+
+def _check_length(field: str, value: str, limit: int) -> None:
+    if value and len(value) > limit:
+        raise ValidationError({field: [_("Keep this under %(limit)d characters (it has %(count)d).")
+                                       % {"limit": limit, "count": len(value)}]})
 
 
 def _require_manager(shop: Shop, actor: User) -> None:
@@ -57,6 +77,7 @@ def create_shop(*, owner: User, name: str, village, kind: str = Shop.Kind.FARM, 
                 contact_phone: str = "", is_open: bool = True) -> Shop:
     if owner.role != User.Role.FARMER:
         raise PermissionDenied(_("Only farmers can open a shop."))
+    _check_length("description", description, DESCRIPTION_MAX_LENGTH)
     shop = Shop(owner=owner, name=(name or "").strip(), village=village, kind=kind,
                 description=sanitise_description(description), contact_phone=contact_phone, is_open=is_open)
     shop.slug = _unique_slug(shop.name)
@@ -73,6 +94,8 @@ def update_shop(*, shop: Shop, actor: User, **fields) -> Shop:
     for name, value in fields.items():
         if name not in SHOP_FIELDS:
             raise ValidationError({name: _("This field cannot be changed here.")})
+        if name == "description":
+            _check_length(name, value, DESCRIPTION_MAX_LENGTH)
         setattr(shop, name, sanitise_description(value) if name == "description" else value)
     _full_clean(shop, exclude=["licence_photo"])
     shop.save()
@@ -145,6 +168,7 @@ def _apply_product_fields(product: Product, fields: dict) -> None:
         if name not in PRODUCT_FIELDS:
             raise ValidationError({name: _("This field cannot be changed here.")})
         if name == "description":
+            _check_length(name, value, DESCRIPTION_MAX_LENGTH)
             value = sanitise_description(value)
         elif name in ("title", "origin", "gtin") and isinstance(value, str):
             value = value.strip()
@@ -222,6 +246,7 @@ def record_lot(*, product: Product, actor: User, harvested_on: date, quantity: i
     _require_manager(product.shop, actor)
     grower = grower or actor
     _check_grower(product.shop, grower)
+    _check_length("notes", notes, NOTES_MAX_LENGTH)
     if harvested_on and harvested_on > timezone.localdate():
         raise ValidationError({"harvested_on": _("The harvest date cannot be in the future.")})
     lot = HarvestLot(product=product, grower=grower, harvested_on=harvested_on, quantity=quantity,

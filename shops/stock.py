@@ -71,7 +71,7 @@ def reserve(needed: Mapping[int, int], *, in_cart: bool = True) -> None:
     Call inside the transaction that records what the units are held for (an order line).
     `in_cart` words the error for a buyer at the cart; otherwise for a single product page.
     """
-    taken_any = False
+    taken_from: list[int] = []
     for product_id in sorted(needed):
         quantity = needed[product_id]
         if quantity <= 0:
@@ -80,9 +80,10 @@ def reserve(needed: Mapping[int, int], *, in_cart: bool = True) -> None:
             stock=F("stock") - quantity)
         if not taken:
             raise _out_of_stock(product_id, quantity, in_cart=in_cart)
-        taken_any = True
-    if taken_any:
-        # Stock shown in cached catalogue lists has changed (a product may have sold out).
+        taken_from.append(product_id)
+    if taken_from and Product.objects.filter(pk__in=taken_from).exclude(IN_STOCK).exists():
+        # Something sold out: cached catalogue lists must stop offering it. (A smaller count on a cached
+        # product page may show until the page expires, so a checkout does not empty the catalogue cache.)
         transaction.on_commit(bump_catalogue_version)
 
 

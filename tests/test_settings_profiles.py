@@ -74,3 +74,63 @@ def test_production_profile_passes_check_deploy():
 def test_no_model_change_without_migration():
     result = run(["manage.py", "makemigrations", "--check", "--dry-run"])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def setting(expression: str, **env):
+    """The value of a Python expression over django.conf.settings, in a fresh interpreter with `env`."""
+    code = f"import json, django; django.setup(); from django.conf import settings; print(json.dumps({expression}))"
+    result = run(["-c", code], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+POSTGRES = "postgres://postgres@127.0.0.1:6432/farmgate"
+DB = 'settings.DATABASES["default"]'
+
+
+def test_transaction_pooling_keeps_nothing_in_the_session():
+    """Behind PgBouncer in transaction mode: no server-side cursors, no prepared statements, short connections."""
+    for env in ({"DATABASE_POOLER": "transaction"}, {"PGBOUNCER": "1"}):
+        db = setting(DB, DATABASE_URL=POSTGRES, **env)
+        assert db["DISABLE_SERVER_SIDE_CURSORS"] is True
+        assert db["OPTIONS"]["prepare_threshold"] is None
+        assert db["CONN_MAX_AGE"] == 0
+
+
+def test_a_direct_connection_keeps_server_side_cursors_and_persistent_connections():
+    db = setting(DB, DATABASE_URL=POSTGRES)
+    assert not db.get("DISABLE_SERVER_SIDE_CURSORS") and "prepare_threshold" not in db.get("OPTIONS", {})
+    assert db["CONN_MAX_AGE"] == 60
+    assert setting(DB, DATABASE_URL=POSTGRES, DATABASE_POOLER="transaction", DB_CONN_MAX_AGE="30")["CONN_MAX_AGE"] == 30
+
+
+def test_media_on_local_disk_by_default():
+    storages = setting("settings.STORAGES")
+    assert storages["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+    assert storages["private"]["BACKEND"] == "shops.models.PrivateFileStorage"
+
+
+def test_media_on_s3_public_and_private_buckets():
+    storages = setting("settings.STORAGES", MEDIA_STORAGE="s3", AWS_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+                       AWS_STORAGE_BUCKET_NAME="photos", AWS_PRIVATE_STORAGE_BUCKET_NAME="licences",
+                       AWS_ACCESS_KEY_ID="k", AWS_SECRET_ACCESS_KEY="s")
+    public, private = storages["default"], storages["private"]
+    assert public["BACKEND"] == private["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert public["OPTIONS"]["bucket_name"] == "photos" and public["OPTIONS"]["querystring_auth"] is False
+    assert private["OPTIONS"]["bucket_name"] == "licences" and private["OPTIONS"]["querystring_auth"] is True
+    assert private["OPTIONS"]["default_acl"] == "private" and private["OPTIONS"]["querystring_expire"] == 300
+    assert public["OPTIONS"]["endpoint_url"] == private["OPTIONS"]["endpoint_url"] == "http://127.0.0.1:9000"
+
+
+def test_an_unknown_media_storage_is_refused():
+    result = run(["manage.py", "check"], MEDIA_STORAGE="ftp")
+    assert result.returncode != 0 and "MEDIA_STORAGE" in result.stderr
+
+
+def test_logs_are_json_lines_in_production_and_plain_in_development():
+    production = {"DJANGO_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "x.example"}
+    handler = 'settings.LOGGING["handlers"]["console"]'
+    assert setting(handler, **production)["formatter"] == "json"
+    assert setting(handler)["formatter"] == "plain"
+    assert setting(handler, LOG_FORMAT="json")["formatter"] == "json"
+    assert "request_id" in setting(handler)["filters"]

@@ -2,7 +2,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from monitoring import services
 from monitoring.authentication import SensorRateThrottle
@@ -53,8 +53,8 @@ def test_revoked_key_is_401_and_rotated_key_works(api_client, sensor):
 
 
 def test_a_user_token_is_not_a_device_key(api_client, sensor):
-    token = Token.objects.create(user=sensor.shop.owner)
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _instance, token = AuthToken.objects.create(user=sensor.shop.owner)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api_client.post(URL, {"time": iso(1), "value": 21.5}).status_code == 401
 
 

@@ -192,3 +192,42 @@ def test_schema_builds_with_monitoring_endpoints(api_client):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/v1/sensors/", "/api/v1/readings/", "/api/v1/alerts/"} <= set(paths)
+
+
+# --- Finding 10: attach by the identifiers the API returns ------------------------------------------------------
+
+def test_farmer_attaches_a_plot_sensor_by_the_shop_slug_from_the_shops_api(api_client):
+    shop = ShopFactory()
+    api_client.force_authenticate(shop.owner)
+    mine = api_client.get("/api/v1/shops/", {"mine": "true"}).json()["results"][0]
+    assert "id" not in mine  # shops are addressed by slug: no numeric id to send
+    response = api_client.post(URL, payload(kind="plot", shop=mine["slug"], plot="东坡 3 号地"))
+    assert response.status_code == 201, response.json()
+    assert response.json()["attached_to"]["shop"] == shop.slug
+    assert Sensor.objects.get(pk=response.json()["id"]).shop == shop
+
+
+def test_a_shop_slug_you_do_not_manage_is_400_on_attached_to(api_client):
+    mine, theirs = ShopFactory(), ShopFactory()
+    api_client.force_authenticate(mine.owner)
+    response = api_client.post(URL, payload(kind="plot", shop=theirs.slug, plot="A"))
+    assert response.status_code == 400 and "attached_to" in response.json()
+    assert not Sensor.objects.exists()
+
+
+def test_agent_attaches_by_station_id_and_shipment_code_from_the_api(api_client):
+    agent = StationAgentFactory()
+    shipment = ShipmentFactory(station=agent.station)
+    api_client.force_authenticate(agent.user)
+    station_id = api_client.get("/api/v1/stations/").json()["results"][0]["id"]
+    listed = api_client.get("/api/v1/shipments/").json()["results"][0]
+    assert api_client.post(URL, payload(kind="cold_store", id=station_id)).status_code == 201
+    truck = api_client.post(URL, payload(kind="shipment", shipment=listed["code"]))
+    assert truck.status_code == 201 and truck.json()["attached_to"]["shipment"] == shipment.code
+
+
+def test_naming_nothing_to_attach_to_is_400(api_client):
+    shop = ShopFactory()
+    api_client.force_authenticate(shop.owner)
+    response = api_client.post(URL, payload(kind="plot", plot="A"))
+    assert response.status_code == 400 and "attached_to" in response.json()

@@ -3,8 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from orders import payments, services
+from orders import services
 from orders.models import Order, Refund, ShopOrder
+from orders.payments import gateway, intents
 from shops.models import Product
 
 from .factories import place
@@ -16,10 +17,10 @@ OS, SS = Order.Status, ShopOrder.Status
 def paid_online(**kwargs) -> Order:
     """Checked out, paid with a test card at the local Stripe, settled as the webhook would."""
     order = place(payment_method="stripe", **kwargs)
-    client = payments.stripe_client()
-    intent_id = payments.start_payment(order=order)["payment_intent"]
+    client = gateway.stripe_client()
+    intent_id = intents.start_payment(order=order)["payment_intent"]
     client.v1.payment_intents.update(intent_id, params={"payment_method": "pm_card_visa"})
-    payments.apply_intent(intent=client.v1.payment_intents.confirm(intent_id).to_dict())
+    intents.apply_intent(intent=client.v1.payment_intents.confirm(intent_id).to_dict())
     order.refresh_from_db()
     assert order.status == OS.PAID
     return order
@@ -31,7 +32,7 @@ def test_seller_cancel_of_a_paid_part_refunds_that_part_and_returns_stock(locals
     services.cancel_shop_order(shop_order=first, actor=first.shop.owner, reason="Frost took the harvest")
     refund = Refund.objects.get()
     assert (refund.shop_order, refund.amount, refund.status) == (first, first.total, Refund.Status.SUCCEEDED)
-    at_stripe = payments.stripe_client().v1.refunds.retrieve(refund.stripe_refund_id)
+    at_stripe = gateway.stripe_client().v1.refunds.retrieve(refund.stripe_refund_id)
     assert at_stripe.amount == int(first.total * 100)
     first.refresh_from_db()
     assert (first.status, first.refunded_amount) == (SS.CANCELLED, first.total)
@@ -56,7 +57,7 @@ def test_a_refund_stripe_refuses_undoes_the_cancellation(localstripe, settings):
     order = paid_online()
     part = order.shop_orders.get()
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
-    with pytest.raises(payments.PaymentUnavailable):
+    with pytest.raises(gateway.PaymentUnavailable):
         services.cancel_shop_order(shop_order=part, actor=part.shop.owner, reason="Sold out")
     part.refresh_from_db()
     assert part.status == SS.NEW and not Refund.objects.exists()

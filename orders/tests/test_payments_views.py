@@ -3,8 +3,8 @@ import pytest
 
 from accounts.tests.factories import BuyerFactory
 from conftest import free_port
-from orders import payments
 from orders.models import Order, Payment
+from orders.payments import gateway, intents
 
 from .test_payments_support import make_order
 
@@ -74,8 +74,8 @@ def test_pay_page_shows_a_message_when_stripe_is_down(client, localstripe, setti
 
 def test_pay_page_settles_a_payment_whose_webhook_is_late(client, localstripe):
     order = make_order()
-    intent_id = payments.start_payment(order=order)["payment_intent"]
-    stripe_api = payments.stripe_client().v1.payment_intents
+    intent_id = intents.start_payment(order=order)["payment_intent"]
+    stripe_api = gateway.stripe_client().v1.payment_intents
     stripe_api.update(intent_id, params={"payment_method": "pm_card_visa"})
     stripe_api.confirm(intent_id)
     response = signed_in(client, order).get(f"/orders/{order.number}/pay/")
@@ -118,7 +118,7 @@ def test_card_endpoint_rejects_a_missing_token(client, localstripe):
 
 def test_card_endpoint_confirms_with_a_token(client, localstripe):
     order = make_order()
-    token = payments.stripe_client().v1.tokens.create(params={"card": {
+    token = gateway.stripe_client().v1.tokens.create(params={"card": {
         "number": "4242424242424242", "exp_month": "12", "exp_year": "2030", "cvc": "123"}}).id
     response = signed_in(client, order).post(f"/orders/{order.number}/pay/card/", {"token": token})
     assert response.status_code == 200
@@ -127,7 +127,7 @@ def test_card_endpoint_confirms_with_a_token(client, localstripe):
 
 def test_card_endpoint_reports_a_decline(client, localstripe):
     order = make_order()
-    token = payments.stripe_client().v1.tokens.create(params={"card": {
+    token = gateway.stripe_client().v1.tokens.create(params={"card": {
         "number": "4000000000000341", "exp_month": "12", "exp_year": "2030", "cvc": "123"}}).id
     response = signed_in(client, order).post(f"/orders/{order.number}/pay/card/", {"token": token})
     assert response.status_code == 409
@@ -198,8 +198,8 @@ def test_api_pay_when_stripe_is_down_is_502(api_client, localstripe, settings):
 
 def test_switching_to_cash_cancels_the_open_card_payment(client, localstripe):
     order = make_order()
-    intent_id = payments.start_payment(order=order)["payment_intent"]
+    intent_id = intents.start_payment(order=order)["payment_intent"]
     signed_in(client, order).post(f"/orders/{order.number}/pay/cash/")
-    assert payments.stripe_client().v1.payment_intents.retrieve(intent_id).status == "canceled"
+    assert gateway.stripe_client().v1.payment_intents.retrieve(intent_id).status == "canceled"
     assert Payment.objects.get().status == Payment.Status.CANCELLED
     assert Order.objects.get().payment_method == Order.PaymentMethod.COD

@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from orders import webhooks
 from orders.models import Order, Payment, Refund, ShopOrder, StripeEvent
+from orders.payments import webhooks
 
 from .test_payments_support import event, intent_payload, make_order, make_payment, post_event, stripe_signature
 

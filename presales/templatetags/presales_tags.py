@@ -22,10 +22,12 @@ def product_group_offers(product) -> list:
 
 @register.simple_tag
 def order_hold(order) -> dict | None:
-    """The pre-order or group place behind an order, or None for an ordinary order."""
+    """The pre-order or group place behind an order with its `flags` (selectors.preorder_flags or
+    member_flags), or None for an ordinary order."""
     # A missing reverse one-to-one raises an AttributeError subclass, so getattr's default applies.
     preorder = getattr(order, "preorder", None)
     member = getattr(order, "group_membership", None) if preorder is None else None
     if preorder is None and member is None:
         return None
-    return {"preorder": preorder, "member": member}
+    flags = selectors.preorder_flags(preorder) if preorder is not None else selectors.member_flags(member)
+    return {"preorder": preorder, "member": member, "flags": flags}

@@ -11,9 +11,9 @@ from core.errors import ConflictError
 from logistics import services as logistics
 from logistics.tests.factories import StationFactory, shop_at
 from notifications.models import Notification
-from orders import payments
 from orders import services as order_services
 from orders.models import Order, Payment, Refund, ShopOrder
+from orders.payments import gateway, intents
 from presales import services
 from presales.models import BuyingGroup, GroupMember, PreOrder
 from shops.models import Product
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 def intent_of(order: Order):
     payment = order.payments.filter(intent_id__isnull=False).order_by("-id").first()
-    return payments.stripe_client().v1.payment_intents.retrieve(payment.intent_id)
+    return gateway.stripe_client().v1.payment_intents.retrieve(payment.intent_id)
 
 
 def authorise(order: Order, card: str = "pm_card_visa") -> dict:
@@ -148,7 +148,7 @@ class TestCardPreOrder:
     def test_a_declined_card_leaves_the_preorder_waiting_and_a_good_card_works(self, localstripe, run_after_commit):
         with run_after_commit():
             pre = preorder(make_presale(), payment=PreOrder.Payment.CARD)
-        with pytest.raises(payments.CardDeclined):
+        with pytest.raises(gateway.CardDeclined):
             authorise(pre.order, card="pm_card_chargeCustomerFail")
         pre.refresh_from_db()
         assert pre.status == PreOrder.Status.PENDING
@@ -163,7 +163,7 @@ class TestCardPreOrder:
             pre = preorder(make_presale(product=product), payment=PreOrder.Payment.CARD)
             authorise(pre.order)
         # The card network drops the authorisation (as after about 7 days): cancelled at Stripe, unknown here.
-        payments.stripe_client().v1.payment_intents.cancel(intent_of(pre.order).id)
+        gateway.stripe_client().v1.payment_intents.cancel(intent_of(pre.order).id)
         with run_after_commit():
             ship(pre.order.shop_orders.get())
         pre.refresh_from_db()
@@ -171,11 +171,11 @@ class TestCardPreOrder:
         assert pre.order.status == Order.Status.PENDING_PAYMENT
         assert Notification.objects.filter(recipient=pre.buyer, kind="presale_payment_due").exists()
         # The ordinary pay page then takes the money, and the pre-order follows.
-        details = payments.start_payment(order=pre.order)
-        client = payments.stripe_client()
+        details = intents.start_payment(order=pre.order)
+        client = gateway.stripe_client()
         client.v1.payment_intents.update(details["payment_intent"], params={"payment_method": "pm_card_visa"})
         with run_after_commit():
-            payments.apply_intent(intent=client.v1.payment_intents.confirm(details["payment_intent"]).to_dict())
+            intents.apply_intent(intent=client.v1.payment_intents.confirm(details["payment_intent"]).to_dict())
         pre.refresh_from_db()
         assert pre.status == PreOrder.Status.PAID
 
@@ -197,7 +197,7 @@ class TestCardPreOrder:
             pre = preorder(make_presale(), payment=PreOrder.Payment.CARD)
             details = services.card_hold_details(order=pre.order)
         # The device confirmed at Stripe, but the site never heard (no webhook for an authorisation here).
-        client = payments.stripe_client()
+        client = gateway.stripe_client()
         client.v1.payment_intents.update(details["payment_intent"], params={"payment_method": "pm_card_visa"})
         client.v1.payment_intents.confirm(details["payment_intent"])
         with run_after_commit():
@@ -214,11 +214,11 @@ class TestPaidUpFront:
         with run_after_commit():
             pre = preorder(presale, quantity=2, payment=PreOrder.Payment.ONLINE)
         # The ordinary pay page: an intent for the full amount, paid at once (cards stand in for Alipay here).
-        details = payments.start_payment(order=pre.order)
-        client = payments.stripe_client()
+        details = intents.start_payment(order=pre.order)
+        client = gateway.stripe_client()
         client.v1.payment_intents.update(details["payment_intent"], params={"payment_method": "pm_card_visa"})
         with run_after_commit():
-            payments.apply_intent(intent=client.v1.payment_intents.confirm(details["payment_intent"]).to_dict())
+            intents.apply_intent(intent=client.v1.payment_intents.confirm(details["payment_intent"]).to_dict())
         pre.refresh_from_db()
         assert pre.status == PreOrder.Status.PAID and pre.order.status == Order.Status.PAID
         assert pre.order.shop_orders.get().status == ShopOrder.Status.NEW
@@ -309,7 +309,7 @@ class TestWebhooksAndEdges:
         with run_after_commit():
             pre = preorder(make_presale(), payment=PreOrder.Payment.CARD)
             details = services.card_hold_details(order=pre.order)
-        stripe_client = payments.stripe_client()
+        stripe_client = gateway.stripe_client()
         stripe_client.v1.payment_intents.update(details["payment_intent"], params={"payment_method": "pm_card_visa"})
         intent = stripe_client.v1.payment_intents.confirm(details["payment_intent"]).to_dict()
         with run_after_commit():

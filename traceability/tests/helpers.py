@@ -1,11 +1,13 @@
 """Lots with a full trace, built through the real flows (shops, orders, logistics and monitoring services)."""
 import datetime
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.db import connection
 from django.utils import timezone
 from jsonschema import Draft7Validator
 
@@ -20,6 +22,29 @@ from shops import services as shops
 from shops.models import HarvestLot, InputApplication
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "EPCIS-JSON-Schema.json"
+
+
+@contextmanager
+def trigger_disabled():
+    """Tamper as a database owner would: on PostgreSQL the append-only trigger is switched off around the block
+    (inside the test's transaction, so it is back on for everyone else); SQLite has no trigger."""
+    from traceability.models import TraceEvent
+
+    table = connection.ops.quote_name(TraceEvent._meta.db_table)
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        # ALTER TABLE waits for no deferred foreign-key check of rows written earlier in this transaction.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER traceability_traceevent_append_only")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER traceability_traceevent_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def schema_validator() -> Draft7Validator:

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import ProtectedError
 
 from accounts.tests.factories import UserFactory
@@ -15,7 +15,7 @@ from traceability import services
 from traceability.chain import content_of_row, hash_of
 from traceability.models import GENESIS_HASH, AppendOnlyError, TraceEvent
 
-from .helpers import journey
+from .helpers import journey, trigger_disabled
 
 K = TraceEvent.Kind
 
@@ -30,9 +30,10 @@ def chain(lot) -> list[TraceEvent]:
 
 
 def raw(sql: str, params: list) -> None:
-    """Run SQL on the trace table behind the ORM's back ({json} is a JSON parameter)."""
+    """Run SQL on the trace table behind the ORM's back ({json} is a JSON parameter), as its owner would:
+    with the append-only trigger disabled on PostgreSQL."""
     json_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    with connection.cursor() as cursor:
+    with trigger_disabled(), connection.cursor() as cursor:
         cursor.execute(sql.replace("{table}", TraceEvent._meta.db_table).replace("{json}", json_param), params)
 
 
@@ -99,6 +100,27 @@ def test_a_record_deleted_with_raw_sql_is_found(delivered):
     ok, output = verify_output()
     assert not ok
     assert f"record {rows[5].sequence} ({rows[5].kind}) altered: a record before it is missing" in output
+
+
+def test_the_database_itself_refuses_to_update_or_delete_a_record(postgres, delivered):
+    record = TraceEvent.objects.filter(lot=delivered.lot).first()
+    table = connection.ops.quote_name(TraceEvent._meta.db_table)
+    for sql, params in [(f"UPDATE {table} SET disposition = %s WHERE id = %s", ["damaged", record.pk]),  # noqa: S608
+                        (f"DELETE FROM {table} WHERE id = %s", [record.pk])]:  # noqa: S608
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    record.refresh_from_db()
+    assert record.disposition != "damaged"
+    assert verify_output("--lot", delivered.lot.code)[0]
+
+
+def test_a_row_changed_with_the_trigger_disabled_is_still_found(postgres, delivered):
+    shipped = TraceEvent.objects.filter(lot=delivered.lot).order_by("-sequence").first()
+    table = connection.ops.quote_name(TraceEvent._meta.db_table)
+    with trigger_disabled(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET biz_location = %s WHERE id = %s", ["urn:forged", shipped.pk])  # noqa: S608
+    ok, output = verify_output("--lot", delivered.lot.code)
+    assert not ok and f"record {shipped.sequence} ({shipped.kind}) altered" in output
 
 
 def test_verify_trace_checks_every_lot_and_rejects_an_unknown_code(station, agent):

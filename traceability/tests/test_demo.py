@@ -51,7 +51,9 @@ def test_demo_backfills_lots_recorded_before_the_trace_log(db):
     # As if the lot predated the trace log: its records are gone (raw SQL: the ORM cannot delete them).
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    from .helpers import trigger_disabled
+
+    with trigger_disabled(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TraceEvent._meta.db_table} WHERE lot_id = %s", [lot.pk])  # noqa: S608
     demo.load(out)
     kinds = list(TraceEvent.objects.filter(lot=lot).order_by("sequence").values_list("kind", flat=True))
