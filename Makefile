@@ -33,7 +33,7 @@ run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist load $(PYTEST_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker --loglevel=INFO

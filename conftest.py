@@ -17,6 +17,26 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parent
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs one process per core) each worker has its own test
+    database (pytest-django adds the suffix) and its own Redis cache database, since tests clear the
+    cache; the Celery workers that tests start inherit it through the environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    from django.conf import settings
+
+    location = settings.CACHES["default"].get("LOCATION", "")
+    if not worker.startswith("gw") or not str(location).startswith("redis://"):
+        return
+    from django.test.utils import override_settings
+
+    parsed = urlparse(location)
+    database = (int(parsed.path.strip("/") or 0) + 1 + int(worker[2:])) % 16
+    worker_location = parsed._replace(path=f"/{database}").geturl()
+    os.environ["REDIS_CACHE_URL"] = worker_location
+    override_settings(CACHES={**settings.CACHES, "default": {**settings.CACHES["default"],
+                                                             "LOCATION": worker_location}}).enable()
+
+
 def require_service(name: str, available: bool) -> None:
     if available:
         return

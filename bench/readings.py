@@ -268,7 +268,17 @@ def run(*, rows: int, sensors_count: int, batches: int, threads: int) -> bool:
           f"{rate:,.0f} readings/s; {after - before:,} rows stored, {duplicates} duplicates"
           + ("" if stored_ok else " (MISMATCH)"))
     print(f"  target: ingestion >= {INGEST_TARGET:,} readings/s: {'OK' if ingest_ok else 'MISSED'}", flush=True)
+    _forget_ingested(ids, since, last)
     return chart_ok and ingest_ok
+
+
+def _forget_ingested(ids: list[int], since: datetime, last: datetime) -> None:
+    """Take the ingested readings (the ones at :30 s) out again, so the next run finds the history as made."""
+    from monitoring import services
+    from monitoring.models import Reading
+
+    Reading.objects.filter(sensor_id__in=ids, time__gte=since, time__second=30).delete()
+    services.rebuild_hourly_rollups(start=since, end=last, sensor_ids=ids)
 
 
 def main(argv=None) -> int:

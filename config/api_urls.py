@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("notifications.api_urls")),
     path("", include("presales.api_urls")),
     path("", include("demand.api_urls")),
+    path("", include("ledger.api_urls")),
 ]

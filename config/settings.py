@@ -7,6 +7,7 @@ Two shapes from one file:
   PostgreSQL and Redis in any profile.
 """
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "notifications",
     "presales",
     "demand",
+    "ledger",
     "ops",
 ]
 
@@ -233,6 +235,17 @@ CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
     "task": "orders.expire_unpaid_orders",
     "schedule": timedelta(minutes=1),
 }
+# Produce sold by weight: the card is authorised for the estimate plus this share (0.10 = 10 %), the most the
+# buyer can pay; the farm weighs at packing and the final total is captured. Card authorisations lapse after 7
+# days: one not captured after WEIGHED_CAPTURE_DAYS is renewed (the buyer authorises again within
+# WEIGHED_REAUTHORISE_HOURS) or the order is cancelled.
+WEIGHED_BUFFER = Decimal(env.str("WEIGHED_BUFFER", default="0.10"))
+WEIGHED_CAPTURE_DAYS = env.int("WEIGHED_CAPTURE_DAYS", default=6)
+WEIGHED_REAUTHORISE_HOURS = env.int("WEIGHED_REAUTHORISE_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["orders-renew-weighed-authorisations"] = {
+    "task": "orders.renew_weighed_authorisations",
+    "schedule": timedelta(hours=1),
+}
 
 # --- Logistics ------------------------------------------------------------------------
 # Delivered parts the buyer has not confirmed are completed automatically after this many days.
@@ -254,6 +267,22 @@ CELERY_BEAT_SCHEDULE["presales-expire-groups"] = {
 CELERY_BEAT_SCHEDULE["presales-release-unpaid"] = {
     "task": "presales.release_unpaid_preorders",
     "schedule": timedelta(minutes=1),
+}
+
+# --- Money to the farmers (ledger) ------------------------------------------------------------------------
+# The platform's commission on goods (never on shipping) unless staff set a shop's or a category's rule.
+COMMISSION_RATE = Decimal(env.str("COMMISSION_RATE", default="0.05"))
+# A shop is paid in the weekly run when it has at least this much available.
+PAYOUT_MINIMUM = Decimal(env.str("PAYOUT_MINIMUM", default="10.00"))
+# After a shop changes its payout account, its payouts wait this long (and every manager is told).
+PAYOUT_ACCOUNT_HOLD_HOURS = env.int("PAYOUT_ACCOUNT_HOLD_HOURS", default=48)
+CELERY_BEAT_SCHEDULE["ledger-weekly-payouts"] = {
+    "task": "ledger.run_payouts",
+    "schedule": crontab(day_of_week="mon", hour=6, minute=0),
+}
+CELERY_BEAT_SCHEDULE["ledger-daily-check"] = {
+    "task": "ledger.check_ledger",
+    "schedule": crontab(hour=4, minute=15),
 }
 
 # --- Client addresses ------------------------------------------------------------------
@@ -507,6 +536,9 @@ CELERY_BEAT_SCHEDULE["monitoring-maintain-reading-partitions"] = {
 # /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; without a token, only one on the
 # same machine asking the app server directly (never through the load balancer).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The load balancer's probes and Prometheus reach each app server over plain HTTP inside the network: no
+# redirect to HTTPS for them (SECURE_SSL_REDIRECT).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("presales.urls")),
     path("", include("demand.urls")),
+    path("", include("ledger.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -1,21 +1,30 @@
-"""Whole anonymous pages, cached and checked against a version number that any write can bump.
+"""Whole anonymous pages, cached and checked against the versions of what each page shows.
 
-A `Version` is one integer in the shared cache (key `<name>:version`). Cached entries carry the
-version they were made under (in their key, `Version.stamp`, or stored with the entry); a bump makes
-every one of them stale at once, and stale entries are never read again and expire on their own.
-One integer in the shared cache works across every app server. With Redis and the version's feed
-setting on, every bump is also published, and a thread in each process keeps its own copy of the
-version (`VersionFeed`), so a cached page is served without asking Redis for the version.
+`Versions` is a family of named version numbers ("scopes") in the shared cache, one key each
+(`<name>:v:<scope>`): a product, a shop, a category's listing, the whole catalogue... A write bumps
+the scopes it changes (`Versions.bump`), and only the entries that depend on one of them go stale.
+A version is a time in microseconds, raised on each bump to max(old + 1, now), so it also says when
+its scope last changed; a scope seen for the first time starts a little in the past (a lost key
+restarts above every version used before, so old entries never come back).
+
+With Redis and the feed setting on, every bump is also published on one channel, and a thread in
+each process keeps the versions it has read up to date (`VersionsFeed`): a cached page is then
+checked without asking Redis for anything. Until the subscription is up, or while it is broken,
+versions are read from the cache: a lost connection costs speed, never freshness.
 
 A `PageCache` keeps pages for visitors without a session, who all see the same page: key = path +
-sorted query + language, valid only for the version stored with it. Signed-in visitors (and anyone
-with a session or a pending message) get a fresh page. The only per-visitor part of an anonymous
-page is the CSRF token of its forms: the stored page keeps the text around it, and each hit puts in a
-token of the visitor's own. The page is also stored gzip-compressed around that hole (the token goes
-in as a stored deflate block), so a hit costs neither a render nor a compression. While the feed is
-up, the most used pages are kept in the process as well (`LocalPages`): a hit then needs no network.
+sorted query + language. The view says what the page shows by setting `response.cache_scopes`
+(besides the cache's base scopes); the entry keeps those scopes with their versions, read after the
+render, and a hit is served only while every one of them is unchanged. A page whose scopes changed
+since its render began (less a margin for clocks of other servers) is served but not stored: it may
+show rows older than its versions. Signed-in visitors (and anyone with a session or a pending
+message) get a fresh page. The only per-visitor part of an anonymous page is the CSRF token of its
+forms: the stored page keeps the text around it, and each hit puts in a token of the visitor's own.
+The page is also stored gzip-compressed around that hole (the token goes in as a stored deflate
+block), so a hit costs neither a render nor a compression. While the feed is up, the most used
+pages are kept in the process as well (`LocalPages`): a hit then needs no network.
 
-Generic: the app that owns the version decides what bumps it and which views are cached.
+Generic: the app that owns the versions decides what bumps which scope and which views are cached.
 """
 import functools
 import hashlib
@@ -26,6 +35,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -39,39 +49,56 @@ from django.utils.translation import get_language
 PAGE_TIMEOUT = 10 * 60  # a page older than this is rendered again even without a change
 BROWSER_MAX_AGE = 60  # the visitor's own browser may reuse a page this long (back button, weak networks)
 _CACHEABLE_CONTROL = f"private, max-age={BROWSER_MAX_AGE}"
+# Versions are times on the clocks of the servers that bump them: a page is stored only when none of
+# its scopes changed after its render began, less this much for clocks that disagree.
+CLOCK_MARGIN_US = 100_000
+# A scope's first version lies this far in the past, so a page rendered now can be stored under it.
+_FIRST_VERSION_AGE_US = 10_000_000
+LOCAL_VERSIONS_LIMIT = 500_000  # versions one process keeps from the feed before starting over
 
 _TOKEN_VALUE = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]*')
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 _GZIP_HEADER = b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\xff"  # deflate, FNAME flag, no mtime, unknown OS
 
+# max(old + 1, now) for each key, atomically; returns the new versions.
+_BUMP_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local old = tonumber(redis.call('GET', key) or '0') or 0
+  local new = math.max(old + 1, tonumber(ARGV[1]))
+  redis.call('SET', key, string.format('%d', new))
+  out[i] = new
+end
+return out
+"""
 
-def _initial_version() -> int:
-    # Time-based, so a version lost from the cache (eviction, flush) restarts above every
-    # version used before and old entries can never come back.
+
+def now_us() -> int:
     return time.time_ns() // 1000
 
 
-# --- The version, pushed to every process ---------------------------------------------------
+# --- Versions, pushed to every process -------------------------------------------------------
 
-class VersionFeed:
-    """This process's copy of a version, pushed by Redis pub/sub.
+class VersionsFeed:
+    """This process's copy of the versions it has read, kept current by Redis pub/sub.
 
-    Every bump publishes the new version on a channel; one daemon thread per process applies it
-    (within a millisecond or so), so a cached page is served without asking Redis anything.
-    Until the subscription is up, or while it is broken, `current()` is None and callers read
-    the version from the cache as before: a lost connection costs speed, never freshness.
+    Every bump publishes `scope version` pairs on one channel; one daemon thread per process applies
+    them (within a millisecond or so). `current()` is the dict of known versions, or None until the
+    subscription is up (or while it is broken). A version read from the cache is learnt only if the
+    subscription did not restart meanwhile (`generation`), so no bump can fall between the two.
     The thread pings every few seconds, so even a silently dead connection is noticed.
     """
 
     PING_SECONDS = 3
 
-    def __init__(self, version: "Version"):
-        self._source = version
+    def __init__(self, source: "Versions"):
+        self._source = source
         self._lock = threading.Lock()
         self._owner = None  # (pid, pool) the running thread serves; a fork or new settings restart it
-        self.version: int | None = None
+        self.versions: dict[str, int] | None = None
+        self.generation = 0
 
-    def current(self) -> int | None:
+    def current(self) -> dict[str, int] | None:
         client = self._source.redis_client()
         if client is None:
             if self._owner is not None:
@@ -82,23 +109,42 @@ class VersionFeed:
         if self._owner != owner:
             with self._lock:
                 if self._owner != owner:
-                    self._owner, self.version = owner, None
+                    self._reset(None)
+                    self._owner = owner
                     threading.Thread(target=self._listen, args=(client, owner), daemon=True,
-                                     name=f"{self._source.name}-version-feed").start()
-        return self.version
+                                     name=f"{self._source.name}-versions-feed").start()
+        return self.versions
+
+    def _reset(self, versions) -> None:
+        self.generation += 1
+        self.versions = versions
 
     def stop(self) -> None:
-        """Let the thread end (within a second) and forget the version."""
-        self._owner, self.version = None, None
+        """Let the thread end (within a second) and forget the versions."""
+        self._owner = None
+        self._reset(None)
 
-    def pushed(self, version: int) -> None:
-        """A version this process has just written: seen here at once, before its message returns."""
-        if self.version is not None:
-            self.version = max(self.version, version)
+    def learn(self, found: dict[str, int], generation: int) -> None:
+        """Versions just read from the cache, kept if the subscription has stayed up since."""
+        versions = self.versions
+        if versions is None or generation != self.generation:
+            return
+        if len(versions) > LOCAL_VERSIONS_LIMIT:
+            self._reset({})
+            return
+        self._apply(versions, found)
 
-    def _read(self, client) -> None:
-        value = client.get(self._source.raw_key())
-        self.version = int(value) if value is not None else None
+    def pushed(self, found: dict[str, int]) -> None:
+        """Versions this process has just written: seen here at once, before their message returns."""
+        versions = self.versions
+        if versions is not None:
+            self._apply(versions, found)
+
+    @staticmethod
+    def _apply(versions: dict, found: dict[str, int]) -> None:
+        for scope, version in found.items():
+            if versions.get(scope, 0) < version:
+                versions[scope] = version
 
     def _listen(self, client, owner) -> None:
         channel = self._source.channel(client)
@@ -107,29 +153,30 @@ class VersionFeed:
             try:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(channel)
-                self._read(client)  # only once subscribed, so that no bump can fall between the two
+                pubsub.ping()
+                self._reset({})  # only once subscribed: every version read from now on stays current
                 pinged = time.monotonic()
                 while self._owner == owner:
                     message = pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        self.version = max(self.version or 0, int(message["data"]))
+                    if message is not None and message.get("type") == "message" and self.versions is not None:
+                        data = message["data"]
+                        words = (data.decode() if isinstance(data, bytes) else str(data)).split()
+                        self._apply(self.versions, {s: int(v) for s, v in zip(words[::2], words[1::2], strict=False)})
                     if time.monotonic() - pinged > self.PING_SECONDS:
                         pubsub.ping()  # raises on a dead connection
                         pinged = time.monotonic()
-                        if self.version is None:  # a publish failed, or there was no version yet
-                            self._read(client)
             except Exception:
                 # Whatever went wrong, fall back to reading the cache until subscribed again.
                 if self._owner == owner:
-                    self.version = None
+                    self._reset(None)
                 time.sleep(1)
             finally:
                 if pubsub is not None:
                     pubsub.close()
 
 
-class Version:
-    """A version number in the default cache, under `<name>:version`.
+class Versions:
+    """Named version numbers in the default cache, under `<name>:v:<scope>`.
 
     `feed_setting` names the boolean setting that turns the Redis pub/sub feed on (it is read on
     every use, so tests and settings changes take effect at once).
@@ -137,14 +184,22 @@ class Version:
 
     def __init__(self, name: str, *, feed_setting: str | None = None):
         self.name = name
-        self.key = f"{name}:version"
         self.feed_setting = feed_setting
-        self.feed = VersionFeed(self)
+        self.feed = VersionsFeed(self)
+        self._lock = threading.Lock()
+        self._script = None
+
+    def key(self, scope: str) -> str:
+        return f"{self.name}:v:{scope}"
 
     def redis_client(self):
         """The raw client of the default cache when it is Redis and the feed is on, else None."""
         if not self.feed_setting or not getattr(settings, self.feed_setting, False):
             return None
+        return self._redis()
+
+    @staticmethod
+    def _redis():
         try:
             from django_redis import get_redis_connection
             from django_redis.cache import RedisCache
@@ -154,77 +209,115 @@ class Version:
             return None
         return get_redis_connection("default")
 
-    def raw_key(self) -> str:
-        return cache.make_key(self.key)
+    def raw_key(self, scope: str) -> str:
+        return cache.make_key(self.key(scope))
 
     def channel(self, client) -> str:
         # Channels span every database of the server: the key prefix and the database keep them apart.
-        return f"{self.raw_key()}@{client.connection_pool.connection_kwargs.get('db', 0)}"
+        return f"{cache.make_key(self.name + ':versions')}@{client.connection_pool.connection_kwargs.get('db', 0)}"
 
-    def _publish(self, version) -> None:
-        client = self.redis_client()
-        if client is None or version is None:
+    # Reading
+
+    def current_many(self, scopes: Iterable[str]) -> dict[str, int]:
+        """The current version of each scope (a scope never bumped gets its first version now)."""
+        scopes = list(dict.fromkeys(scopes))
+        generation = self.feed.generation
+        local = self.feed.current()
+        out: dict[str, int] = {}
+        missing = scopes
+        if local is not None:
+            for scope in scopes:
+                version = local.get(scope)
+                if version is not None:
+                    out[scope] = version
+            if len(out) == len(scopes):
+                return out
+            missing = [s for s in scopes if s not in out]
+        found = cache.get_many([self.key(s) for s in missing])
+        fresh: dict[str, int] = {}
+        for scope in missing:
+            version = found.get(self.key(scope))
+            if version is None:
+                version = self._first(scope)
+            fresh[scope] = int(version)
+        if local is not None:
+            self.feed.learn(fresh, generation)
+        out.update(fresh)
+        return out
+
+    def current(self, scope: str) -> int:
+        return self.current_many([scope])[scope]
+
+    def _first(self, scope: str) -> int:
+        key = self.key(scope)
+        cache.add(key, now_us() - _FIRST_VERSION_AGE_US, timeout=None)
+        return cache.get(key) or 1
+
+    # Writing
+
+    def _bump(self, scopes: list[str]) -> None:
+        now = now_us()
+        client = self._redis()
+        try:
+            if client is not None:
+                if self._script is None:
+                    self._script = client.register_script(_BUMP_SCRIPT)
+                values = self._script(keys=[self.raw_key(s) for s in scopes], args=[now], client=client)
+                new = {s: int(v) for s, v in zip(scopes, values, strict=True)}
+            else:
+                with self._lock:  # one process (local memory): a plain read and write under a lock
+                    old = cache.get_many([self.key(s) for s in scopes])
+                    new = {s: max(int(old.get(self.key(s)) or 0) + 1, now) for s in scopes}
+                    cache.set_many({self.key(s): v for s, v in new.items()}, timeout=None)
+        except Exception:  # pragma: no cover - a cache outage: entries expire on their own
             return
-        self.feed.pushed(int(version))
-        try:
-            client.publish(self.channel(client), int(version))
-        except Exception:  # a cache outage is a cache miss, never a failed write
-            self.feed.version = None
+        self.feed.pushed(new)
+        publisher = self.redis_client()
+        if publisher is not None:
+            try:
+                publisher.publish(self.channel(publisher), " ".join(f"{s} {v}" for s, v in new.items()))
+            except Exception:  # a cache outage is a cache miss, never a failed write
+                self.feed.stop()
 
-    def current(self) -> int:
-        pushed = self.feed.current()
-        if pushed is not None:
-            return pushed
-        version = cache.get(self.key)
-        if version is None:
-            if cache.add(self.key, _initial_version(), timeout=None):
-                self._publish(cache.get(self.key))
-            version = cache.get(self.key) or 1
-        return version
-
-    def _bump(self) -> None:
-        try:
-            version = cache.incr(self.key)
-        except ValueError:  # no version yet
-            version = _initial_version()
-            cache.set(self.key, version, timeout=None)
-        self._publish(version)
-
-    def bump(self) -> None:
-        """Make every entry of this version stale, now and again when the surrounding transaction commits.
+    def bump(self, *scopes: str) -> None:
+        """Make every entry that depends on one of `scopes` stale, now and again when the surrounding
+        transaction commits.
 
         The second bump matters: a page rendered between the first bump and the commit still shows
-        the old rows and would otherwise stay cached under the new version.
+        the old rows and would otherwise stay cached under the new versions.
         """
-        self._bump()
-        transaction.on_commit(self._bump, robust=True)
+        scopes = list(dict.fromkeys(scopes))
+        if not scopes:
+            return
+        self._bump(scopes)
+        transaction.on_commit(functools.partial(self._bump, scopes), robust=True)
 
-    def stamp(self, *parts) -> str:
-        """A cache key that carries the current version: `<name>:<version>:<parts...>`."""
-        return ":".join([self.name, str(self.current()), *map(str, parts)])
-
+    def stamp(self, *scopes: str) -> str:
+        """A cache key part that changes with any of `scopes`: `<name>:<v1>.<v2>...`."""
+        versions = self.current_many(scopes)
+        return f"{self.name}:" + ".".join(str(versions[s]) for s in scopes)
 
 # --- Pages -----------------------------------------------------------------------------------
 
 class LocalPages:
     """The most used pages, kept in this process as well while the version feed is up: a hit then
-    costs no network round trip at all. Bounded in number and age (as the shared entries are);
-    an entry of an older version is never served."""
+    costs no network round trip at all. Bounded in number and age (as the shared entries are); the
+    caller checks an entry's versions before serving it."""
 
-    SIZE = 200
+    SIZE = 500
 
     def __init__(self, timeout: int = PAGE_TIMEOUT):
         self.timeout = timeout
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str, version: int):
+    def get(self, key: str):
         with self._lock:
             found = self._entries.get(key)
             if found is None:
                 return None
             entry, expires = found
-            if entry["version"] != version or expires < time.monotonic():
+            if expires < time.monotonic():
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
@@ -236,6 +329,10 @@ class LocalPages:
             self._entries.move_to_end(key)
             while len(self._entries) > self.SIZE:
                 self._entries.popitem(last=False)
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -273,10 +370,10 @@ def _deflate_parts(parts: list[bytes]) -> list[bytes]:
     return out
 
 
-def _entry(response: HttpResponse, version: int) -> dict:
+def _entry(response: HttpResponse, versions: dict[str, int]) -> dict:
     parts = _TOKEN_VALUE.split(response.content)
     return {
-        "version": version,
+        "versions": versions,
         "parts": parts,
         "deflated": _deflate_parts(parts),
         "headers": {k: v for k, v in response.items() if k.lower() in ("content-type", "content-language")},
@@ -321,51 +418,71 @@ def _browser_headers(response: HttpResponse, cacheable: bool) -> None:
 
 
 class PageCache:
-    """Anonymous pages valid for one `Version`; `cached` is the view decorator.
+    """Anonymous pages valid while the versions of what they show stay unchanged; `cached` is the
+    view decorator.
 
-    Entries live under `<version name>:page:<hash>`; responses say `hit` or `miss` in `header`.
+    Entries live under `<versions name>:page:<hash>`; responses say `hit` or `miss` in `header`.
+    Every page depends on `base_scopes` and on the scopes its view lists in `response.cache_scopes`.
     """
 
-    def __init__(self, version: Version, *, header: str = "X-Page-Cache", timeout: int = PAGE_TIMEOUT):
-        self.version = version
+    def __init__(self, versions: Versions, *, header: str = "X-Page-Cache", timeout: int = PAGE_TIMEOUT,
+                 base_scopes: tuple[str, ...] = ()):
+        self.versions = versions
         self.header = header
         self.timeout = timeout
-        self.prefix = f"{version.name}:page:"
+        self.base_scopes = tuple(base_scopes)
+        self.prefix = f"{versions.name}:page:"
         self.local_pages = LocalPages(timeout)
 
     def key(self, request) -> str:
-        """Path + sorted query + language; the version is stored in the entry and checked on read."""
+        """Path + sorted query + language; the versions are stored in the entry and checked on read."""
         query = sorted((k, v) for k in request.GET for v in request.GET.getlist(k))
         raw = repr((request.path, query, get_language() or "")).encode()
         return self.prefix + hashlib.sha256(raw).hexdigest()[:40]
 
-    def lookup(self, key: str) -> tuple[int, dict | None]:
-        """(current version, the entry if it belongs to that version).
+    def is_current(self, entry: dict | None) -> bool:
+        if entry is None:
+            return False
+        stored = entry.get("versions")
+        return isinstance(stored, dict) and self.versions.current_many(stored) == stored
 
-        With the version feed up: this process's pages, else one GET. Without it: the version and
-        the entry together in one MGET. An entry of an older version is never served.
+    def lookup(self, key: str) -> dict | None:
+        """The entry for `key` if every version it was stored with is still current.
+
+        With the version feed up: this process's pages and versions first, else one GET (and one MGET
+        for versions this process has not seen yet). Without it: one GET and one MGET.
         """
-        version = self.version.feed.current()
-        if version is not None:
-            entry = self.local_pages.get(key, version)
-            if entry is None:
-                entry = cache.get(key)
-                if entry is None or entry.get("version") != version:
-                    return version, None
-                self.local_pages.put(key, entry)
-            return version, entry
-        found = cache.get_many([self.version.key, key])
-        version = found.get(self.version.key)
-        if version is None:
-            return self.version.current(), None
-        entry = found.get(key)
-        return version, (entry if entry is not None and entry.get("version") == version else None)
+        feed_up = self.versions.feed.current() is not None
+        entry = self.local_pages.get(key) if feed_up else None
+        if entry is not None:
+            if self.is_current(entry):
+                return entry
+            self.local_pages.discard(key)
+        entry = cache.get(key)
+        if not self.is_current(entry):
+            return None
+        if feed_up:
+            self.local_pages.put(key, entry)
+        return entry
+
+    def store(self, key: str, response: HttpResponse, started_us: int) -> bool:
+        """Keep the page under the versions of its scopes, unless one of them changed while it rendered."""
+        scopes = [*self.base_scopes, *getattr(response, "cache_scopes", ())]
+        versions = self.versions.current_many(scopes)
+        if any(version >= started_us - CLOCK_MARGIN_US for version in versions.values()):
+            return False  # it may show rows older than these versions: the next visitor renders again
+        entry = _entry(response, versions)
+        cache.set(key, entry, timeout=self.timeout)
+        if self.versions.feed.versions is not None:
+            self.local_pages.put(key, entry)
+        return True
 
     def cached(self, view=None, *, on_hit=None):
         """Serve a view from the cache to visitors without a session.
 
-        A view may set `response.cache_meta`; `on_hit(request, meta)` then runs on every cache hit
-        (what the view would have done besides rendering, such as announcing a search).
+        A view sets `response.cache_scopes` (what the page shows) and may set `response.cache_meta`;
+        `on_hit(request, meta)` then runs on every cache hit (what the view would have done besides
+        rendering, such as announcing a search).
         """
         if view is None:
             return functools.partial(self.cached, on_hit=on_hit)
@@ -375,20 +492,17 @@ class PageCache:
             cacheable = _cacheable_request(request)
             key = self.key(request) if cacheable else None
             if cacheable:
-                version, entry = self.lookup(key)
+                entry = self.lookup(key)
                 if entry is not None:
                     if on_hit is not None and entry["meta"] is not None:
                         on_hit(request, entry["meta"])
                     return _response_from(entry, request, self.header)
+            started = now_us()
             response = view(request, *args, **kwargs)
             store = (cacheable and response.status_code == 200 and not response.streaming
                      and not response.cookies and response.get("Content-Type", "").startswith("text/html"))
             if store:
-                # The version read before rendering: a page rendered across a bump is stale at once.
-                entry = _entry(response, version)
-                cache.set(key, entry, timeout=self.timeout)
-                if self.version.feed.version is not None:
-                    self.local_pages.put(key, entry)
+                self.store(key, response, started)
                 response[self.header] = "miss"
             if response.status_code == 200:
                 _browser_headers(response, store)

@@ -10,6 +10,7 @@ from shops.filters import category_tree_order
 from shops.models import Category, Product
 
 from .models import MAX_QUANTITY, MAX_UNIT_PRICE, DemandPost
+from .selectors import Period
 
 MAX_INSIGHT_DAYS = 2 * 366
 DEFAULT_INSIGHT_WEEKS = 12
@@ -113,7 +114,6 @@ class PeriodForm(forms.Form):
 
     def period(self, *, today: date | None = None):
         """The chosen period, or the last 12 weeks when the dates are missing or wrong."""
-        from .selectors import Period
 
         today = today or timezone.localdate()
         default = Period.last_weeks(DEFAULT_INSIGHT_WEEKS, today=today)

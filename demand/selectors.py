@@ -19,6 +19,7 @@ from shops.models import Category, Product, Shop
 from shops.selectors import products_managed_by, shops_managed_by
 
 from .models import DemandPost, Offer, SearchLog
+from .services import normalise_query
 
 ZERO = Decimal("0.00")
 # A ShopOrder counts as a sale once paid (or accepted for cash on delivery), until it is cancelled.
@@ -242,8 +243,6 @@ def shop_searches_without_results(shop: Shop, period: Period, *, limit: int | No
 # --- The catalogue's view of the search log -------------------------------------------
 
 def search_miss_count(query: str, category: str = "") -> int:
-    from .services import normalise_query
-
     total = SearchLog.objects.filter(query=normalise_query(query), category=category or "").aggregate(n=Sum("count"))
     return total["n"] or 0
 

@@ -177,6 +177,9 @@ class AgentParcelDetailSerializer(AgentParcelSerializer):
 class PackLineSerializer(serializers.Serializer):
     line = serializers.IntegerField(min_value=1)
     lot = serializers.CharField(max_length=20, help_text="The lot's id or its code (L...)")
+    weight_kg = serializers.DecimalField(max_digits=12, decimal_places=3, required=False, allow_null=True,
+                                         help_text="The real weight in kg of a line sold by weight (required for "
+                                                   "those lines, refused for the others).")
 
 
 class PackSerializer(serializers.Serializer):
@@ -204,7 +207,9 @@ class PackView(APIView):
         data = PackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         lots = {item["line"]: item["lot"] for item in data.validated_data["lines"]}
-        services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=lots)
+        weights = {item["line"]: item["weight_kg"] for item in data.validated_data["lines"]
+                   if item.get("weight_kg") is not None}
+        services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=lots, weights=weights)
         return Response(SellerShopOrderSerializer(_seller_part(request, pk)).data)
 
 

@@ -122,9 +122,22 @@ class PackForm(forms.Form):
                                                                 "unit": line.unit},
                 choices=choices, initial=str(line.lot_id) if line.lot_id else "")
             self.lines.append((line, name))
+            if line.is_weighed:
+                # Checked by orders.services.record_weights (above 0, not absurd); errors land on this field.
+                self.fields[f"weight_{line.pk}"] = forms.DecimalField(
+                    label=_("Real weight of “%(title)s” (kg)") % {"title": line.title}, min_value=None,
+                    max_digits=12, decimal_places=3, initial=line.weight_kg,
+                    help_text=_("Estimated %(estimate)s kg at ¥%(price)s per kg; the buyer pays at most "
+                                "¥%(most)s.") % {"estimate": line.estimated_weight_kg.normalize(),
+                                                 "price": line.price_per_kg, "most": line.max_total},
+                    widget=forms.NumberInput(attrs={"step": "0.001", "inputmode": "decimal", "class": "input"}))
 
     def lots(self) -> dict[int, str]:
         return {line.pk: self.cleaned_data[name] for line, name in self.lines}
+
+    def weights(self) -> dict[int, object]:
+        return {line.pk: self.cleaned_data.get(f"weight_{line.pk}") for line, _name in self.lines
+                if line.is_weighed}
 
 
 class ReviewForm(forms.Form):

@@ -30,6 +30,7 @@ from PIL import Image
 from accounts.models import User
 from core import codes
 from core.errors import ConflictError
+from notifications.services import notify
 from orders import services as order_services
 from orders.models import ZERO, Order, OrderLine, Payment, ShopOrder
 from shops import images
@@ -121,8 +122,6 @@ def track_url(code: str) -> str:
 
 def _tell_buyer(parcel: Parcel, kind: str, *, dedupe: str, problem: str = "") -> None:
     """Write the buyer's notification in the caller's transaction (sent after commit by the outbox)."""
-    from notifications.services import notify
-
     shop_order = parcel.shop_order
     order = shop_order.order
     params = {"parcel": parcel.code, "shop": shop_order.shop.name, "number": order.number,
@@ -308,12 +307,15 @@ def _resolve_lot(value) -> HarvestLot | None:
 
 
 @transaction.atomic
-def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, object]) -> ShopOrder:
+def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, object],
+                    weights: Mapping[int, object] | None = None) -> ShopOrder:
     """Name the harvest lot each line is packed from; the part goes accepted -> packed.
 
     `lots` maps an OrderLine id to a HarvestLot (or its id or code). Each lot must be of the line's
     product (so of this shop), cleared for sale, and still hold enough units for every line packed
     from it. A packed part may be packed again to correct a lot until it is handed over.
+    `weights` maps the id of each line sold by weight to its real weight in kg (orders.services.record_weights
+    prices it and, once the whole order is weighed, the card is charged the final total).
     """
     so = _lock_seller_part(shop_order, actor)
     # First, so a part that cannot be packed is refused (naming its status) before its lots are looked at;
@@ -366,6 +368,7 @@ def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, ob
     for line in lines:
         line.lot = chosen.get(line.pk)
     OrderLine.objects.bulk_update(lines, ["lot"])
+    order_services.record_weights(shop_order=so, weights=weights or {})
     return so
 
 

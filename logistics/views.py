@@ -80,7 +80,8 @@ def seller_pack(request, pk: int):
     form = PackForm(_posted(request), lines=lines, lots_by_product=lots_by_product)
     if request.method == "POST" and form.is_valid():
         try:
-            services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=form.lots())
+            services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=form.lots(),
+                                     weights=form.weights())
         except ValidationError as exc:
             copy_errors(form, exc)
         except ConflictError as exc:

@@ -5,12 +5,16 @@ from django.views.i18n import set_language as django_set_language
 
 from shops.cache import cache_catalogue_page
 from shops.views import home_context as catalogue_home_context
+from shops.views import home_scopes
 
 
 @cache_catalogue_page
 def home(request):
     """The catalogue's front page: in season now, new arrivals, provinces, categories."""
-    return render(request, "home.html", catalogue_home_context())
+    context = catalogue_home_context()
+    response = render(request, "home.html", context)
+    response.cache_scopes = home_scopes(context)
+    return response
 
 
 @require_POST

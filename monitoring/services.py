@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from notifications.services import notify
 from shops.models import ShopMember
 
 from . import selectors
@@ -359,9 +360,6 @@ def alert_recipients(sensor: Sensor) -> list[User]:
 
 
 def _notify_owners(alert: Alert) -> None:
-    # Imported here: notifications is the outbox every app calls, and it imports nothing of ours.
-    from notifications.services import notify
-
     sensor = alert.sensor
     values = {"sensor": sensor.name, "value": f"{alert.first_value:g}", "unit": sensor.unit,
               "limit": f"{alert.threshold:f}".rstrip("0").rstrip("."), "place": sensor.attached_label,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -65,9 +66,12 @@ def _wanted_channels(user, wanted: Iterable[str]) -> list[str]:
 
 
 def enqueue_delivery(notification_id: int) -> bool:
-    """Hand one row to Celery. Never raises: the row stays pending and the sweeper retries it."""
-    from .tasks import deliver
+    """Hand one row to Celery. Never raises: the row stays pending and the sweeper retries it.
 
+    The task is named, not imported (notifications.tasks calls this module); it is registered in every
+    process by NotificationsConfig.ready(), so it still runs in-process when tasks are eager.
+    """
+    deliver = current_app.tasks["notifications.deliver"]
     try:
         # A short publish retry: the sweeper, not the web request, waits out a broker outage.
         deliver.apply_async(

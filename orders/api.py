@@ -49,9 +49,14 @@ class CartItemSerializer(serializers.ModelSerializer):
 def cart_payload(summary: selectors.CartSummary) -> dict:
     def line(cart_line: selectors.CartLine) -> dict:
         item, product = cart_line.item, cart_line.product
+        weighed = {}
+        if product.is_weighed:
+            weighed = {"price_per_kg": money(product.kg_price), "estimated_weight_kg": str(product.unit_weight_kg),
+                       "estimated_total": money(cart_line.line_total), "max_total": money(cart_line.max_total)}
         return {"id": item.pk, "product": product.pk, "title": product.title, "unit": product.unit,
                 "unit_price": money(product.price), "quantity": item.quantity, "min_order": product.min_order,
-                "stock": product.stock, "line_total": money(cart_line.line_total), "problem": cart_line.problem}
+                "stock": product.stock, "line_total": money(cart_line.line_total), "problem": cart_line.problem,
+                "pricing": product.pricing, **weighed}
 
     shops = []
     for group in summary.groups:
@@ -134,9 +139,17 @@ class CartItemViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewset
 # --- Orders -----------------------------------------------------------------------------------------------------------
 
 class OrderLineSerializer(serializers.ModelSerializer):
+    pricing = serializers.SerializerMethodField()
+    final_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True,
+                                           help_text="Sold by weight: the weighed price (null until weighed).")
+
     class Meta:
         model = OrderLine
-        fields = ("id", "product", "title", "unit", "unit_weight_kg", "unit_price", "quantity", "line_total", "lot")
+        fields = ("id", "product", "title", "unit", "unit_weight_kg", "unit_price", "quantity", "line_total", "lot",
+                  "pricing", "price_per_kg", "estimated_total", "max_total", "weight_kg", "final_total")
+
+    def get_pricing(self, line) -> str:
+        return "weight" if line.is_weighed else "unit"
 
 
 class BuyerShopOrderSerializer(serializers.ModelSerializer):
@@ -161,7 +174,7 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ("id", "number", "status", "payment_method", "items_total", "shipping_total", "total", "currency",
                   "address", "shop_orders", "reserved_until", "paid_at", "cancelled_at", "cancel_reason",
-                  "created_at")
+                  "created_at", "origin", "max_total")
 
     def get_address(self, order) -> dict:
         return {"name": order.recipient, "phone": order.phone, "province": order.province, "city": order.city,

@@ -19,3 +19,10 @@ from . import payment_views  # noqa: E402
 urlpatterns += [
     path("orders/<int:pk>/pay/", payment_views.PayOrderView.as_view(), name="api-order-pay"),
 ]
+
+# Saved cards (orders/card_views.py).
+from . import card_views  # noqa: E402
+
+card_router = SimpleRouter()
+card_router.register("payment-methods", card_views.PaymentMethodViewSet, basename="payment-method")
+urlpatterns += card_router.urls

@@ -6,9 +6,15 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.money import quantize
 from shops.models import HarvestLot, Product, Shop
 
 ZERO = Decimal("0.00")
+
+
+def weighed_line_max(estimate: Decimal) -> Decimal:
+    """The most a line sold by weight can cost: its estimate plus WEIGHED_BUFFER (10 % by default)."""
+    return quantize(estimate * (1 + Decimal(settings.WEIGHED_BUFFER)))
 
 
 def money_field(verbose_name, **kwargs):
@@ -92,6 +98,7 @@ class Order(models.Model):
         CHECKOUT = "checkout", _("Checkout")
         PRESALE = "presale", _("Pre-order")
         GROUP = "group", _("Group buying")
+        SUBSCRIPTION = "subscription", _("Standing order")
 
     number = models.CharField(_("order number"), max_length=20, unique=True)
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
@@ -109,6 +116,10 @@ class Order(models.Model):
     items_total = money_field(_("items"))
     shipping_total = money_field(_("shipping"))
     total = money_field(_("total"))
+    # With produce sold by weight: the most the buyer can pay (each weighed line's estimate plus the buffer, the
+    # other lines and shipping as they are), authorised on a card and captured for the final total once weighed.
+    # None for an order without weighed lines.
+    max_total = models.DecimalField(_("most to pay"), max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="CNY")
     # Unpaid online orders hold stock until then; the expiry task releases it.
     reserved_until = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -116,7 +127,7 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(_("reason"), max_length=200, blank=True)
     # What made the order: a checkout, or presales (a pre-order, a place in a buying group).
-    origin = models.CharField(_("order source"), max_length=10, choices=Origin.choices, default=Origin.CHECKOUT)
+    origin = models.CharField(_("order source"), max_length=12, choices=Origin.choices, default=Origin.CHECKOUT)
     # A pre-order, or a group place until its group fills: the app that made it cancels it (releasing the
     # card hold and the units with it), and orders' own cancel and expiry flows refuse it.
     held_by_origin = models.BooleanField(_("held by its pre-sale or group"), default=False)
@@ -134,6 +145,16 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orders:order", args=[self.number])
+
+    @property
+    def is_weighed(self) -> bool:
+        """Some lines are sold by weight: the final total is known once they are weighed at packing."""
+        return self.max_total is not None
+
+    @property
+    def authorised_total(self):
+        """What a card is asked for: the most to pay for a weighed order, the total otherwise."""
+        return self.max_total if self.max_total is not None else self.total
 
 
 class ShopOrder(models.Model):
@@ -188,6 +209,14 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     line_total = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    # Sold by weight (price_per_kg set): line_total starts as the estimate (kept in estimated_total) and becomes
+    # weight_kg x price_per_kg when the farm weighs the line at packing, never above max_total (the estimate plus
+    # the buffer, the most the buyer can pay for it: the farm absorbs any overweight).
+    price_per_kg = models.DecimalField(_("price per kg"), max_digits=10, decimal_places=2, null=True, blank=True)
+    estimated_total = models.DecimalField(_("estimated total"), max_digits=12, decimal_places=2, null=True,
+                                          blank=True)
+    max_total = models.DecimalField(_("most to pay"), max_digits=12, decimal_places=2, null=True, blank=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=10, decimal_places=3, null=True, blank=True)
     # The harvest lot the line was packed from (set when the shop packs).
     lot = models.ForeignKey(HarvestLot, on_delete=models.PROTECT, null=True, blank=True, related_name="order_lines")
 
@@ -198,6 +227,21 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.title}"
+
+    @property
+    def is_weighed(self) -> bool:
+        return self.price_per_kg is not None
+
+    @property
+    def estimated_weight_kg(self):
+        return self.unit_weight_kg * self.quantity
+
+    @property
+    def final_total(self):
+        """The price of a weighed line once weighed (None before); any other line's total."""
+        if self.is_weighed:
+            return self.line_total if self.weight_kg is not None else None
+        return self.line_total
 
 
 class Payment(models.Model):
@@ -273,3 +317,55 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class PaymentCustomer(models.Model):
+    """The Stripe customer a buyer's saved cards are kept on (made the first time they save one)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_customer")
+    customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payment customer")
+        verbose_name_plural = _("payment customers")
+
+    def __str__(self) -> str:
+        return self.customer_id
+
+
+class SavedCard(models.Model):
+    """A card a buyer saved (a Stripe SetupIntent), charged while they are away only with their consent, given
+    when saving it: for their standing orders and pre-orders of harvests far ahead. Pending until the SetupIntent
+    succeeds; a removed card is detached at Stripe and kept here for the orders that name it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being saved")
+        ACTIVE = "active", _("Saved")
+        REMOVED = "removed", _("Removed")
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_cards")
+    customer_id = models.CharField(max_length=255)
+    setup_intent_id = models.CharField(max_length=255, unique=True)
+    payment_method_id = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    last4 = models.CharField(_("last 4 digits"), max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(_("expiry month"), default=0)
+    exp_year = models.PositiveSmallIntegerField(_("expiry year"), default=0)
+    consented_at = models.DateTimeField(_("charges while away allowed at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("saved card")
+        verbose_name_plural = _("saved cards")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["buyer", "status"], name="savedcard_buyer_status")]
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == self.Status.ACTIVE

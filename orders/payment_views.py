@@ -71,7 +71,10 @@ def pay_card(request, number: str):
 def pay_status(request, number: str):
     """Polled by the pay page until the webhook has marked the order paid."""
     order = _order_or_404(request, number)
+    # A weighed order is done here once its card is authorised (it is captured after weighing).
+    authorised = order.is_weighed and order.reserved_until is None
     return JsonResponse({"status": order.status, "paid": order.paid_at is not None,
+                         "done": order.status != Order.Status.PENDING_PAYMENT or authorised,
                          "order_url": order.get_absolute_url()})
 
 

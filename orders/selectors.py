@@ -9,11 +9,12 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Address, User
+from core.money import quantize
 from shops.models import Product, Shop, ShopMember
 from shops.selectors import shops_managed_by
 
 from . import shipping
-from .models import ZERO, Cart, CartItem, Order, OrderLine, ShopOrder
+from .models import ZERO, Cart, CartItem, Order, OrderLine, ShopOrder, weighed_line_max
 
 # --- Cart ---------------------------------------------------------------------------------------------------------
 
@@ -67,6 +68,15 @@ class CartLine:
     def product(self) -> Product:
         return self.item.product
 
+    @property
+    def is_weighed(self) -> bool:
+        return self.product.is_weighed
+
+    @property
+    def max_total(self) -> Decimal:
+        """Sold by weight: the most the line can cost (line_total is then the estimate)."""
+        return weighed_line_max(quantize(self.line_total)) if self.is_weighed else self.line_total
+
 
 @dataclass
 class CartGroup:
@@ -116,6 +126,15 @@ class CartSummary:
     @property
     def total(self) -> Decimal:
         return self.items_total + (self.shipping_total or ZERO)
+
+    @property
+    def has_weighed(self) -> bool:
+        return any(line.is_weighed for line in self.lines)
+
+    @property
+    def max_total(self) -> Decimal:
+        """The most the buyer can pay: the weighed lines at their most, the rest as they are."""
+        return self.total + sum((line.max_total - line.line_total for line in self.lines if line.is_weighed), ZERO)
 
     @property
     def count(self) -> int:

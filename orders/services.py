@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,17 +22,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Address, User
+from accounts.services import create_address
 from core import codes
 from core.errors import ConflictError
 from core.money import quantize
+from notifications.services import notify
 from shops import stock
 from shops.models import Product
 from shops.selectors import can_manage_shop
 
-from . import selectors, shipping
-from .models import ZERO, Cart, CartItem, Order, OrderLine, Payment, ShopOrder
-from .payments import refunds
-from .payments.tasks import cancel_open_intents
+from . import events, selectors, shipping
+from .models import ZERO, Cart, CartItem, Order, OrderLine, Payment, ShopOrder, weighed_line_max
+from .payments import holds, refunds
+from .payments.tasks import cancel_open_intents, capture_weighed_order
 from .states import move_order, move_shop_order
 
 OS = Order.Status
@@ -58,10 +60,6 @@ lazy_format = lazy(_format, str)
 def _notify(*, recipient: User, kind: str, subject, body, link: str = "", dedupe_key: str | None = None,
             channels=("inbox", "email")) -> None:
     """Write a notification in the caller's transaction (delivered after commit by the outbox)."""
-    try:
-        from notifications.services import notify
-    except ImportError:  # the notifications app is optional for the orders rules
-        return
     notify(recipient=recipient, kind=kind, subject=subject, body=body, link=link, channels=channels,
            dedupe_key=dedupe_key)
 
@@ -251,18 +249,22 @@ def create_order(*, buyer: User, address: Address, payment_method: str,
     online = payment_method == Order.PaymentMethod.STRIPE
     rates = rates if rates is not None else shipping.current_rates()
     parts: list[ShopOrder] = []
+    headroom = ZERO  # what the weighed lines may come to above their estimate
+    weighed = any(product.is_weighed for shop_lines in by_shop.values() for product, _q, _p in shop_lines)
     for shop_id in sorted(by_shop):
         shop_lines = by_shop[shop_id]
         shop = shop_lines[0][0].shop
         quote = shipping.quote(origin_province=shop.village.province, destination_province=address.province,
                                lines=[(product, quantity) for product, quantity, _price in shop_lines], rates=rates)
         items_total = sum((quantize(price * quantity) for _product, quantity, price in shop_lines), ZERO)
+        headroom += sum((weighed_line_max(quantize(price * quantity)) - quantize(price * quantity)
+                         for product, quantity, price in shop_lines if product.is_weighed), ZERO)
         parts.append(ShopOrder(shop=shop, status=SS.AWAITING_PAYMENT if online else SS.NEW,
                                items_total=items_total, shipping_fee=quote.fee, total=items_total + quote.fee,
                                weight_kg=quote.weight_kg, cold_chain=quote.cold_chain))
     order = Order(
         buyer=buyer, payment_method=payment_method, status=OS.PENDING_PAYMENT, origin=origin,
-        held_by_origin=origin != Order.Origin.CHECKOUT,
+        held_by_origin=origin in (Order.Origin.PRESALE, Order.Origin.GROUP),
         recipient=address.name, phone=address.phone, province=address.province, city=address.city,
         district=address.district, address_line=address.line, postal_code=address.postal_code,
         currency=settings.CURRENCY, reserved_until=reserved_until,
@@ -270,6 +272,7 @@ def create_order(*, buyer: User, address: Address, payment_method: str,
         shipping_total=sum((so.shipping_fee for so in parts), ZERO),
     )
     order.total = order.items_total + order.shipping_total
+    order.max_total = order.total + headroom if weighed else None
     _save_with_new_number(order)
     for so in parts:
         so.order = order
@@ -277,9 +280,18 @@ def create_order(*, buyer: User, address: Address, payment_method: str,
     OrderLine.objects.bulk_create([
         OrderLine(shop_order=so, product=product, title=product.title, unit=product.unit,
                   unit_weight_kg=product.unit_weight_kg, unit_price=price, quantity=quantity,
-                  line_total=quantize(price * quantity))
+                  line_total=quantize(price * quantity), **_weighed_fields(product, quantity, price))
         for so in parts for product, quantity, price in by_shop[so.shop_id]])
     return order
+
+
+def _weighed_fields(product: Product, quantity: int, price: Decimal) -> dict:
+    if not product.is_weighed:
+        return {}
+    estimate = quantize(price * quantity)
+    # The price per kg the estimate was made from (a pre-sale's own unit price scales it alike).
+    per_kg = product.kg_price if price == product.price else quantize(price / product.unit_weight_kg)
+    return {"price_per_kg": per_kg, "estimated_total": estimate, "max_total": weighed_line_max(estimate)}
 
 
 @transaction.atomic
@@ -341,8 +353,6 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
 @transaction.atomic
 def place_order_at_new_address(*, buyer: User, address_fields: dict, payment_method: str) -> Order:
     """Checkout with an address typed on the checkout page: saved only if the order is placed."""
-    from accounts.services import create_address
-
     address = create_address(user=buyer, **address_fields)
     return place_order(buyer=buyer, address=address, payment_method=payment_method)
 
@@ -384,6 +394,7 @@ def mark_order_paid(*, order: Order, payment: Payment | None = None) -> Order:
             body=lazy_format(gettext_lazy("We have received ¥%(total)s for order %(number)s. Thank you!"), params),
             dedupe_key=f"order_paid:{order.pk}")
     _notify_new_order_to_shops(order, released)
+    events.order_paid.send(sender=Order, order=order, payment=payment)
     _settle(order)
     return order
 
@@ -403,6 +414,9 @@ def record_cash_payment(*, order: Order, agent: User) -> Payment:
     if order.status != OS.PENDING_PAYMENT:
         raise ConflictError(_("Order %(number)s is not waiting for payment.") % {"number": order.number},
                             code="not_payable")
+    if order.is_weighed and not weighing_complete(order):
+        raise ConflictError(_("Order %(number)s is not weighed yet: the farm weighs it when packing, then the "
+                              "final amount is known.") % {"number": order.number}, code="not_weighed")
     amount = sum((so.total for so in order.shop_orders.exclude(status=SS.CANCELLED)), ZERO)
     payment = Payment.objects.create(order=order, provider=Payment.Provider.CASH, status=Payment.Status.SUCCEEDED,
                                      amount=amount, currency=order.currency, collected_by=agent,
@@ -663,6 +677,211 @@ def mark_packed(*, shop_order: ShopOrder) -> ShopOrder:
     return shop_order
 
 
+# --- Produce sold by weight -------------------------------------------------------------------------------------------
+
+# A weight above this many times the line's estimate is a typing mistake (grams for kg), not produce.
+ABSURD_WEIGHT_FACTOR = 100
+KG = Decimal("0.001")
+
+
+def _parse_weight(raw) -> Decimal | None:
+    try:
+        weight = Decimal(str(raw).strip().replace(",", "."))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return weight if weight.is_finite() else None
+
+
+def _payment_taken(order: Order) -> bool:
+    return order.status != OS.PENDING_PAYMENT or order.payments.filter(status=Payment.Status.SUCCEEDED).exists()
+
+
+@transaction.atomic
+def record_weights(*, shop_order: ShopOrder, weights: Mapping[int, object]) -> ShopOrder:
+    """The farm weighs each weighed line of its part at packing: line total = weight x price per kg, never above
+    the line's most (the farm absorbs any overweight); the part's and order's totals follow.
+
+    `weights` maps an OrderLine id to its real weight in kg. Every weighed line needs one and no other line may
+    have one; a weight must be above zero and at most ABSURD_WEIGHT_FACTOR times the estimate. Any mistake is a
+    ValidationError keyed `weight_<line id>` (or `lines`) and nothing is saved. Once every weighed line of the order is
+    weighed, a card authorisation is captured for the final total (after commit); a cash order's agent collects
+    the final total. Weights can be corrected (packing again) until the money is taken.
+    """
+    order = _lock(shop_order)  # the order row first, as everywhere
+    so = ShopOrder.objects.select_for_update().select_related("shop").get(pk=shop_order.pk)
+    lines = list(OrderLine.objects.select_for_update().filter(shop_order=so).order_by("id"))
+    by_id = {line.pk: line for line in lines}
+    errors: dict[str, list[str]] = defaultdict(list)
+    given: dict[int, object] = {}
+    for key, raw in weights.items():
+        if raw in (None, ""):
+            continue
+        if not str(key).isdigit() or int(key) not in by_id:
+            errors["lines"].append(_("Line %(line)s is not in this order.") % {"line": key})
+            continue
+        given[int(key)] = raw
+    changed = []
+    for line in lines:
+        raw = given.get(line.pk)
+        if not line.is_weighed:
+            if raw is not None:
+                errors[f"weight_{line.pk}"].append(_("“%(title)s” is not sold by weight: leave its weight empty.")
+                                                 % {"title": line.title})
+            continue
+        if raw is None:
+            errors[f"weight_{line.pk}"].append(_("Enter the weight of “%(title)s” in kg.") % {"title": line.title})
+            continue
+        weight = _parse_weight(raw)
+        limit = line.estimated_weight_kg * ABSURD_WEIGHT_FACTOR
+        if weight is None:
+            errors[f"weight_{line.pk}"].append(_("Enter the weight as a number of kg, such as 1.25."))
+        elif weight <= 0:
+            errors[f"weight_{line.pk}"].append(_("The weight must be more than 0 kg."))
+        elif weight > limit:
+            errors[f"weight_{line.pk}"].append(
+                _("%(weight)s kg is far more than the %(estimate)s kg expected for “%(title)s”: please check the "
+                  "weight (in kg, not grams).") % {"weight": weight, "estimate": line.estimated_weight_kg.normalize(),
+                                                   "title": line.title})
+        else:
+            weight = weight.quantize(KG)
+            total = min(quantize(weight * line.price_per_kg), line.max_total)
+            if (line.weight_kg, line.line_total) != (weight, total):
+                line.weight_kg, line.line_total = weight, total
+                changed.append(line)
+    if errors:
+        raise ValidationError(dict(errors))
+    if not changed:
+        return so
+    if _payment_taken(order):
+        raise ConflictError(_("Order %(number)s is paid already, so its weights can no longer change.")
+                            % {"number": order.number}, code="already_paid")
+    OrderLine.objects.bulk_update(changed, ["weight_kg", "line_total"])
+    so.items_total = sum((line.line_total for line in lines), ZERO)
+    so.total = so.items_total + so.shipping_fee
+    so.save(update_fields=["items_total", "total", "updated_at"])
+    parts = list(order.shop_orders.all())
+    order.items_total = sum((part.items_total for part in parts), ZERO)
+    order.total = order.items_total + order.shipping_total
+    order.save(update_fields=["items_total", "total", "updated_at"])
+    weighed = [line for line in lines if line.is_weighed]
+    params = {"number": order.number, "shop": so.shop.name, "total": so.total,
+              "lines": "; ".join(f"{line.title} {line.weight_kg.normalize()} kg ¥{line.line_total}"
+                                 for line in weighed)}
+    _notify(recipient=order.buyer, kind="order_weighed", link=order.get_absolute_url(),
+            subject=lazy_format(gettext_lazy("Order %(number)s is weighed"), params),
+            body=lazy_format(gettext_lazy("%(shop)s weighed your order %(number)s: %(lines)s. This part comes to "
+                                          "¥%(total)s; you pay the weighed price, never more than the most shown "
+                                          "at checkout."), params),
+            dedupe_key=f"order_weighed:{so.pk}:{so.total}")
+    _take_weighed_payment_when_ready(order)
+    return so
+
+
+def weighing_complete(order: Order) -> bool:
+    """Every weighed line of the order's live parts has its weight."""
+    return not OrderLine.objects.filter(shop_order__order=order, price_per_kg__isnull=False,
+                                        weight_kg__isnull=True).exclude(shop_order__status=SS.CANCELLED).exists()
+
+
+def _take_weighed_payment_when_ready(order: Order) -> None:
+    """A weighed card order: once every live weighed line is weighed, capture the final total (after commit);
+    with every part cancelled, release the authorisation."""
+    if not order.is_weighed or order.payment_method != Order.PaymentMethod.STRIPE:
+        return
+    if order.held_by_origin:
+        return
+    if order.status == OS.CANCELLED:
+        _stop_card_payment_after_commit(order)
+        return
+    if order.status != OS.PENDING_PAYMENT:
+        return
+    if not order.shop_orders.exclude(status=SS.CANCELLED).exists():
+        _stop_card_payment_after_commit(order)
+        return
+    if not order.payments.filter(status=Payment.Status.REQUIRES_CAPTURE).exists() or not weighing_complete(order):
+        return
+    transaction.on_commit(lambda: capture_weighed_order.delay(order.pk), robust=True)
+
+
+@transaction.atomic
+def hold_for_weighing(*, order: Order) -> Order:
+    """The card of a weighed order is authorised for its most: the order goes to the farms (who weigh it at
+    packing) and waits, without expiring, for the final total to be captured. Idempotent."""
+    order = _lock(order)
+    if not order.is_weighed or order.status != OS.PENDING_PAYMENT or order.held_by_origin:
+        return order
+    if order.payment_method != Order.PaymentMethod.STRIPE:
+        return order
+    renewed = order.reserved_until is not None and not order.shop_orders.filter(status=SS.AWAITING_PAYMENT).exists()
+    order.reserved_until = None
+    order.save(update_fields=["reserved_until", "updated_at"])
+    released = []
+    for so in order.shop_orders.select_for_update().select_related("shop").order_by("id"):
+        if so.status == SS.AWAITING_PAYMENT:
+            move_shop_order(so, SS.NEW)
+            so.save(update_fields=["status", "updated_at"])
+            released.append(so)
+    params = {"number": order.number, "estimate": order.total, "most": order.max_total}
+    if released:
+        _notify(recipient=order.buyer, kind="order_authorised", link=order.get_absolute_url(),
+                subject=lazy_format(gettext_lazy("Order %(number)s: card authorised"), params),
+                body=lazy_format(gettext_lazy("Your card is authorised for at most ¥%(most)s (estimate ¥%(estimate)s)."
+                                              " The farm weighs your produce when packing and only the weighed total "
+                                              "is charged; the rest is released."), params),
+                dedupe_key=f"order_authorised:{order.pk}")
+        _notify_new_order_to_shops(order, released)
+    elif renewed:
+        _notify(recipient=order.buyer, kind="order_authorised", link=order.get_absolute_url(),
+                subject=lazy_format(gettext_lazy("Order %(number)s: card authorised again"), params),
+                body=lazy_format(gettext_lazy("Thank you: your card is authorised again for at most ¥%(most)s."),
+                                 params))
+    _take_weighed_payment_when_ready(order)
+    return order
+
+
+def weighed_orders_to_renew(*, now=None):
+    """Weighed card orders whose authorisation is older than WEIGHED_CAPTURE_DAYS and still not captured (cards
+    drop an authorisation after about 7 days)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEIGHED_CAPTURE_DAYS)
+    return Order.objects.filter(
+        status=OS.PENDING_PAYMENT, payment_method=Order.PaymentMethod.STRIPE, max_total__isnull=False,
+        held_by_origin=False, reserved_until__isnull=True,
+        payments__status=Payment.Status.REQUIRES_CAPTURE, payments__created_at__lte=cutoff).distinct()
+
+
+def renew_weighed_authorisation(*, order: Order, now=None) -> bool:
+    """An authorisation about to lapse: release it and ask the buyer to authorise again within
+    WEIGHED_REAUTHORISE_HOURS (with a link to the pay page); if they do not, the order expires as usual (stock
+    released, the buyer told). Returns whether the order was asked for a new authorisation."""
+    now = now or timezone.now()
+    holds.release(order=order)  # at Stripe, payment by payment, before the order is touched
+    with transaction.atomic():
+        order = _lock(order)
+        if order.status != OS.PENDING_PAYMENT or order.reserved_until is not None:
+            return False
+        if order.payments.filter(status__in=[Payment.Status.REQUIRES_CAPTURE, Payment.Status.SUCCEEDED]).exists():
+            return False
+        order.reserved_until = now + timedelta(hours=settings.WEIGHED_REAUTHORISE_HOURS)
+        order.save(update_fields=["reserved_until", "updated_at"])
+        params = {"number": order.number, "most": order.max_total, "hours": settings.WEIGHED_REAUTHORISE_HOURS}
+        _notify(recipient=order.buyer, kind="order_reauthorise", channels=("inbox", "email", "sms"),
+                link=reverse("orders:pay", args=[order.number]),
+                subject=lazy_format(gettext_lazy("Order %(number)s: please authorise your card again"), params),
+                body=lazy_format(gettext_lazy("Your produce is not weighed yet and the card authorisation for order "
+                                              "%(number)s is about to lapse. Please authorise up to ¥%(most)s again "
+                                              "within %(hours)d hours, or the order is cancelled."), params),
+                dedupe_key=f"order_reauthorise:{order.pk}:{now:%Y%m%d}")
+    return True
+
+
+def renew_weighed_authorisations(*, now=None, limit: int = 200) -> int:
+    renewed = 0
+    for order in list(weighed_orders_to_renew(now=now).order_by("id")[:limit]):
+        renewed += renew_weighed_authorisation(order=order, now=now)
+    return renewed
+
+
 @transaction.atomic
 def mark_handed_over(*, shop_order: ShopOrder) -> ShopOrder:
     """packed -> handed_over: the farm brought the parcel to its village station."""
@@ -703,6 +922,8 @@ def cancel_shop_order(*, shop_order: ShopOrder, actor: User, reason: str) -> Sho
     was_paid = order.status == OS.PAID
     _cancel_part(order, so, reason, timezone.now())
     _settle(order)
+    # A weighed order waiting on this part's weights: the other parts may be complete now (or none is left).
+    _take_weighed_payment_when_ready(order)
     params = {"number": order.number, "shop": so.shop.name, "reason": reason, "total": so.total}
     if was_paid and order.payment_method == Order.PaymentMethod.STRIPE:
         body = gettext_lazy("%(shop)s cancelled its part of order %(number)s. Reason: %(reason)s. "
@@ -723,6 +944,7 @@ def complete_shop_order(*, shop_order: ShopOrder) -> ShopOrder:
         return so
     move_shop_order(so, SS.COMPLETED)
     so.save(update_fields=["status", "updated_at"])
+    events.shop_order_completed.send(sender=ShopOrder, shop_order=so)
     _settle(order)
     return so
 

@@ -28,3 +28,13 @@ urlpatterns += [
     path("orders/<str:number>/pay/status/", payment_views.pay_status, name="pay_status"),
     path("orders/<str:number>/pay/cash/", payment_views.pay_cash, name="pay_cash"),
 ]
+
+# Saved cards (orders/card_views.py).
+from . import card_views  # noqa: E402
+
+urlpatterns += [
+    path("account/cards/", card_views.saved_cards, name="saved_cards"),
+    path("account/cards/add/", card_views.saved_card_add, name="saved_card_add"),
+    path("account/cards/status/", card_views.saved_card_status, name="saved_card_status"),
+    path("account/cards/<int:pk>/remove/", card_views.saved_card_remove, name="saved_card_remove"),
+]

@@ -295,6 +295,17 @@ AUTHORISE_SCHEMA = extend_schema(
                 "client_secret to confirm on the device, after which calling again records the authorisation.")
 
 
+class CardHoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A buyer's own rows whose order waits for a card hold (pre-orders, group places): list, read, authorise."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @AUTHORISE_SCHEMA
+    @action(detail=True, methods=["post"])
+    def authorise(self, request, pk=None):
+        return _authorise(request, self.get_object().order)
+
+
 # --- Pre-sales -----------------------------------------------------------------------------------------------------
 
 @extend_schema_view(
@@ -393,19 +404,13 @@ class PreSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 
 @extend_schema_view(list=extend_schema(description="Your pre-orders, newest first."))
-class PreOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PreOrderViewSet(CardHoldViewSet):
     """Your pre-orders: authorise the card, follow the harvest, cancel before the farm accepts."""
 
     serializer_class = PreOrderSerializer
-    permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
         return selectors.preorders_for_buyer(self.request.user)
-
-    @AUTHORISE_SCHEMA
-    @action(detail=True, methods=["post"])
-    def authorise(self, request, pk=None):
-        return _authorise(request, self.get_object().order)
 
     @extend_schema(request=PreOrderBuyerCancelSerializer, responses={200: PreOrderSerializer, 404: NOT_FOUND,
                                                                      409: CONFLICT})
@@ -515,17 +520,11 @@ class GroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 @extend_schema_view(list=extend_schema(description="Your places in buying groups, newest first."))
-class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class MembershipViewSet(CardHoldViewSet):
     """Your places in buying groups."""
 
     serializer_class = MembershipSerializer
-    permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
         return selectors.memberships_for_buyer(self.request.user)
-
-    @AUTHORISE_SCHEMA
-    @action(detail=True, methods=["post"])
-    def authorise(self, request, pk=None):
-        return _authorise(request, self.get_object().order)
 

@@ -8,3 +8,5 @@ class PresalesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 (connects the signal receivers)
+        # Registers the tasks in every process, so services can hand work over by task name.
+        from . import tasks  # noqa: F401

@@ -13,7 +13,7 @@ from logistics.signals import tracking_events_recorded
 from orders.models import Payment
 
 from .models import GroupMember, PreOrder
-from .services import _enqueue
+from .services.common import _enqueue
 
 
 @receiver(post_save, sender=Payment, dispatch_uid="presales.follow_payments")

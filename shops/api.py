@@ -324,7 +324,9 @@ class ProductSerializer(serializers.ModelSerializer):
                                         help_text=_("The slug of a shop you manage; fixed once created."))
     category = CategoryField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"),
-                                     max_value=Decimal("100000"))
+                                     max_value=Decimal("100000"), required=False,
+                                     help_text=_("Price per unit; for a product sold by weight, the estimate "
+                                                 "(price per kg x estimated weight), set by the site."))
     currency = serializers.SerializerMethodField()
     season_months = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=12),
                                           max_length=12, required=False,
@@ -332,7 +334,13 @@ class ProductSerializer(serializers.ModelSerializer):
     description = serializers.CharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True,
                                         help_text=_("Plain text or simple formatting; scripts are removed."))
     images = ProductImageSerializer(many=True, read_only=True)
-    price_per_kg = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    price_per_kg = serializers.DecimalField(max_digits=12, decimal_places=2, required=False,
+                                            min_value=Decimal("0.01"), max_value=Decimal("100000"),
+                                            help_text=_("Written only for a product sold by weight "
+                                                        "(pricing \"weight\"); read for every product."))
+    estimated_weight_kg = serializers.DecimalField(max_digits=8, decimal_places=3, read_only=True,
+                                                   help_text=_("Sold by weight: the estimated weight of one unit "
+                                                               "(unit_weight_kg)."))
     in_stock = serializers.BooleanField(read_only=True)
     certified = serializers.BooleanField(read_only=True)
 
@@ -341,7 +349,7 @@ class ProductSerializer(serializers.ModelSerializer):
         fields = ("id", "shop", "title", "description", "category", "unit", "unit_weight_kg", "price", "currency",
                   "stock", "min_order", "is_active", "images", "perishable", "cold_chain", "season_months", "origin",
                   "organic", "green_food", "geographical_indication", "certified", "gtin", "price_per_kg",
-                  "in_stock", "created_at", "updated_at")
+                  "pricing", "estimated_weight_kg", "in_stock", "created_at", "updated_at")
         read_only_fields = ("id", "created_at", "updated_at")
 
     def __init__(self, *args, **kwargs):
@@ -354,6 +362,20 @@ class ProductSerializer(serializers.ModelSerializer):
 
     def get_currency(self, obj) -> str:
         return settings.CURRENCY
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "price_per_kg" in attrs:
+            attrs["kg_price"] = attrs.pop("price_per_kg")
+        pricing = attrs.get("pricing", getattr(self.instance, "pricing", Product.Pricing.UNIT))
+        if pricing == Product.Pricing.WEIGHT:
+            if not attrs.get("kg_price", getattr(self.instance, "kg_price", None)):
+                raise serializers.ValidationError({"price_per_kg": [_("Enter the price per kg of a product sold "
+                                                                      "by weight.")]})
+            attrs.pop("price", None)  # the estimate is derived from the price per kg
+        elif self.instance is None and "price" not in attrs:
+            raise serializers.ValidationError({"price": [_("This field is required.")]})
+        return attrs
 
 
 @extend_schema_view(

@@ -1,46 +1,167 @@
-"""Catalogue cache: one version number for everything a buyer sees, and whole anonymous pages
-checked against it (the machinery is `core.pagecache`; this module is the catalogue's use of it).
+"""Catalogue cache: versions per thing a buyer sees, and whole anonymous pages checked against the
+versions of what each page shows (the machinery is `core.pagecache`; this module is the catalogue's
+use of it: which scopes there are, what bumps them, which scopes a page depends on).
 
-Cached catalogue pages and lists carry the current version (in their key, `catalogue_key`, or
-stored with the entry); every write that changes what a buyer sees (product, price, stock, photo,
-shop) calls `bump_catalogue_version`, so stale entries are never read again and expire on their own.
-With Redis and `CATALOGUE_VERSION_FEED` on, each process follows the version over pub/sub.
+Scopes (`core.pagecache.Versions`, key `catalogue:v:<scope>`):
 
-Pages (`cache_catalogue_page`) are kept for visitors without a session; see `core.pagecache`.
+    g        the whole catalogue: structural changes (categories, shops, pre-sales, ratings, admin)
+    l        listing membership and order: a product added, withdrawn, edited in what search and the
+             filters read (title, description, category, marks, season), or sold out / back in stock
+    lp       listing prices: any price change (price sorts and price filters of search pages)
+    t        any product's visible data (the products API's cached lists)
+    p<id>    one product: everything its tile or page shows (price, photos, stock band, lots)
+    s<id>    one shop's product list (membership): the shop page, "more from this shop"
+    c<id>    one category's listing (membership and order), bumped for the category and its ancestors
+    cp<id>   one category's prices (its price-sorted or price-filtered pages)
+
+A product page depends on g, its product, its shop's list and the products it shows beside it; a
+category page on g, its category (and its prices when sorted or filtered by price) and its tiles; a
+search page and the home page on g, l (and lp when price matters) and their tiles. So a change to
+one product re-renders its own page and the lists that show it or whose membership/order it moves,
+never the rest of the catalogue. Stock is shown as a band (in stock, few left, sold out): a sale
+that stays within its band changes no page (`stock_band_changed`).
 """
-from core.pagecache import PageCache, Version
+import threading
+from collections.abc import Callable, Iterable
 
-catalogue = Version("catalogue", feed_setting="CATALOGUE_VERSION_FEED")
-pages = PageCache(catalogue, header="X-Catalogue-Cache")
+from core.pagecache import PageCache, Versions
 
-VERSION_KEY = catalogue.key
+from .models import Category
+
+GLOBAL, LISTING, LISTING_PRICES, ANY_PRODUCT = "g", "l", "lp", "t"
+
+catalogue = Versions("catalogue", feed_setting="CATALOGUE_VERSION_FEED")
+pages = PageCache(catalogue, header="X-Catalogue-Cache", base_scopes=(GLOBAL,))
+
 version_feed = catalogue.feed
 local_pages = pages.local_pages
 page_cache_key = pages.key
 
 
+def product_scope(pk: int) -> str:
+    return f"p{pk}"
+
+
+def shop_scope(pk: int) -> str:
+    return f"s{pk}"
+
+
+def category_scope(pk: int) -> str:
+    return f"c{pk}"
+
+
+def category_prices_scope(pk: int) -> str:
+    return f"cp{pk}"
+
+
 def catalogue_version() -> int:
-    return catalogue.current()
+    """The whole catalogue's version (bumped by structural changes only)."""
+    return catalogue.current(GLOBAL)
 
 
 def bump_catalogue_version() -> None:
     """Invalidate every cached catalogue entry, now and again when the surrounding transaction commits.
 
-    The second bump matters: a page rendered between the first bump and the commit still shows
-    the old rows and would otherwise stay cached under the new version.
+    For structural changes (categories, shops, pre-sales, ratings); a product's own changes call
+    `product_changed`, which touches only what shows it.
     """
-    catalogue.bump()
+    catalogue.bump(GLOBAL)
+
+
+_held: dict[str, tuple[int, object]] = {}
+_held_lock = threading.Lock()
+
+
+def held(name: str, load: Callable[[], object]):
+    """Near-static data (the category tree...) kept in this process until the whole catalogue's version
+    moves: one version check per use (a dict lookup while the feed is up) instead of a query."""
+    version = catalogue_version()
+    found = _held.get(name)
+    if found is not None and found[0] == version:
+        return found[1]
+    value = load()
+    with _held_lock:
+        _held[name] = (version, value)
+    return value
+
+
+def _category_parents() -> dict[int, int | None]:
+    return held("category-parents", lambda: dict(Category.objects.values_list("pk", "parent_id")))
+
+
+def _category_chain(category_ids: Iterable[int | None]) -> list[int]:
+    """The categories and all their ancestors."""
+    parents = _category_parents()
+    chain: list[int] = []
+    for category_id in category_ids:
+        current = category_id
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+    return chain
+
+
+def product_changed(*, product_id: int, shop_id: int | None = None, category_ids: Iterable[int | None] = (),
+                    listing: bool = False, prices: bool = False) -> None:
+    """Bump what shows a product: its own scope always; with `listing`, the listings its membership or
+    order changes (search, its shop and its categories, old and new); with `prices`, price-ordered lists."""
+    scopes = [product_scope(product_id), ANY_PRODUCT]
+    chain = _category_chain(category_ids) if (listing or prices) else []
+    if listing:
+        scopes += [LISTING, *map(category_scope, chain)]
+        if shop_id is not None:
+            scopes.append(shop_scope(shop_id))
+    if prices:
+        scopes += [LISTING_PRICES, *map(category_prices_scope, chain)]
+    catalogue.bump(*scopes)
+
+
+def stock_band_changed(rows: Iterable[tuple[int, int | None, bool]]) -> None:
+    """(product id, category id, sold out or back in stock) for products whose stock band changed:
+    their pages; and where a product sold out or came back, the listings filtered on stock."""
+    scopes: list[str] = []
+    crossed = []
+    for product_id, category_id, in_or_out in rows:
+        scopes.append(product_scope(product_id))
+        if in_or_out:
+            crossed.append(category_id)
+    if not scopes:
+        return
+    scopes.append(ANY_PRODUCT)
+    if crossed:
+        scopes += [LISTING, *map(category_scope, _category_chain(crossed))]
+    catalogue.bump(*scopes)
 
 
 def catalogue_key(*parts) -> str:
-    """A cache key valid until the catalogue next changes: `catalogue:<version>:<parts...>`."""
-    return catalogue.stamp(*parts)
+    """A cache key valid until any product or listing changes: `catalogue:<versions>:<parts...>`
+    (the products API's lists, the search vocabulary)."""
+    return ":".join([catalogue.stamp(GLOBAL, LISTING, LISTING_PRICES, ANY_PRODUCT), *map(str, parts)])
+
+
+def listing_key(*parts) -> str:
+    """A cache key valid until a listing's membership changes (what search can find)."""
+    return ":".join([catalogue.stamp(GLOBAL, LISTING), *map(str, parts)])
+
+
+# --- What a page shows ------------------------------------------------------------------------
+
+def tile_scopes(products: Iterable) -> list[str]:
+    return [product_scope(p.pk) for p in products]
+
+
+def listing_scopes(*, category=None, price_sensitive: bool = False) -> list[str]:
+    """A list page's own scopes: its category's (a category page), else the whole listing's."""
+    if category is not None:
+        return [category_scope(category.pk), *([category_prices_scope(category.pk)] if price_sensitive else [])]
+    return [LISTING, *([LISTING_PRICES] if price_sensitive else [])]
 
 
 def cache_catalogue_page(view=None, *, on_hit=None):
     """Serve a catalogue view from the cache to visitors without a session.
 
-    A view may set `response.cache_meta`; `on_hit(request, meta)` then runs on every cache hit
-    (the search and category pages announce their searches that way).
+    The view sets `response.cache_scopes` (what the page shows, see above) and may set
+    `response.cache_meta`; `on_hit(request, meta)` then runs on every cache hit (the search and
+    category pages announce their searches that way).
     """
     return pages.cached(view, on_hit=on_hit)

@@ -9,6 +9,7 @@ import io
 import logging
 import warnings
 
+from celery import current_app
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -56,7 +57,7 @@ def _upload_size(upload) -> int:
     return size
 
 
-def _open_checked(upload, *, field: str, max_side: int | None = None) -> Image.Image:
+def open_checked(upload, *, field: str, max_side: int | None = None) -> Image.Image:
     """Decode the upload fully and return the image, or raise ValidationError({field: [...]}).
 
     `max_side` lets a JPEG decode at a reduced scale when only that many pixels are kept.
@@ -100,7 +101,7 @@ def _open_checked(upload, *, field: str, max_side: int | None = None) -> Image.I
 
 def validate_upload(upload, *, field: str = "image") -> None:
     """Refuse anything that is not a real JPEG, PNG, WebP or HEIC photo of a sensible size."""
-    _open_checked(upload, field=field).close()
+    open_checked(upload, field=field).close()
 
 
 # --- Clean originals ------------------------------------------------------------------
@@ -158,9 +159,8 @@ def _renumber(photos: list[ProductImage]) -> None:
 
 
 def _schedule_thumbnails(image_id: int) -> None:
-    from .tasks import make_thumbnails
-
-    make_thumbnails.delay(image_id)
+    # Named, not imported: shops.tasks calls this module (registered in every process by ShopsConfig.ready()).
+    current_app.tasks["shops.make_thumbnails"].delay(image_id)
 
 
 def add_product_image(*, product: Product, actor, upload, alt_text: str = "",
@@ -173,7 +173,7 @@ def add_product_image(*, product: Product, actor, upload, alt_text: str = "",
         raise _invalid("alt_text", _("Keep the photo description to %(max)s characters or fewer.")
                        % {"max": max_alt})
     # Decoding and re-encoding take the most time, so they happen before any lock is taken.
-    with _open_checked(upload, field="image", max_side=MAX_STORED_SIDE) as image:
+    with open_checked(upload, field="image", max_side=MAX_STORED_SIDE) as image:
         try:
             content, ext, (width, height) = clean_original(image)
         except Exception:  # e.g. a malformed EXIF block: still the uploader's file, not a server error

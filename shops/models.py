@@ -5,13 +5,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage, storages
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.core.signals import setting_changed
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.functional import LazyObject, empty
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core import codes
@@ -190,6 +190,18 @@ class Category(models.Model):
         return reverse("shops:category", args=[self.slug])
 
 
+# Stock as buyers see it: in stock, a few left (fewer than FEW_LEFT_ORDERS minimum orders), sold out.
+STOCK_IN, STOCK_FEW_LEFT, STOCK_SOLD_OUT = "in", "few", "out"
+FEW_LEFT_ORDERS = 10
+
+
+def stock_band(stock: int, min_order: int) -> str:
+    min_order = max(min_order or 1, 1)
+    if stock < min_order:
+        return STOCK_SOLD_OUT
+    return STOCK_FEW_LEFT if stock < FEW_LEFT_ORDERS * min_order else STOCK_IN
+
+
 class Product(models.Model):
     class Unit(models.TextChoices):
         KG = "kg", _("kg")
@@ -200,6 +212,10 @@ class Product(models.Model):
         BAG = "bag", _("bag")
         BOTTLE = "bottle", _("bottle")
         DOZEN = "dozen", _("dozen")
+
+    class Pricing(models.TextChoices):
+        UNIT = "unit", _("per unit")
+        WEIGHT = "weight", _("by weight")
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="products", verbose_name=_("shop"))
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products",
@@ -213,6 +229,13 @@ class Product(models.Model):
                                                      MaxValueValidator(Decimal("1000"))])
     price = models.DecimalField(_("price per unit"), max_digits=10, decimal_places=2,
                                 validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("100000"))])
+    # Sold by weight: each unit (a piece, a bunch) is priced at `kg_price` per kg of its real weight, weighed at
+    # packing; unit_weight_kg is then the estimated weight of one unit and `price` the estimate it makes (kept by
+    # shops.services: kg_price x unit_weight_kg).
+    pricing = models.CharField(_("pricing"), max_length=6, choices=Pricing.choices, default=Pricing.UNIT)
+    kg_price = models.DecimalField(_("price per kg"), max_digits=10, decimal_places=2, null=True, blank=True,
+                                   validators=[MinValueValidator(Decimal("0.01")),
+                                               MaxValueValidator(Decimal("100000"))])
     stock = models.PositiveIntegerField(_("stock (units)"), default=0,
                                         validators=[MaxValueValidator(1_000_000)])
     min_order = models.PositiveIntegerField(_("minimum order (units)"), default=1,
@@ -245,6 +268,8 @@ class Product(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive"),
             models.CheckConstraint(condition=models.Q(unit_weight_kg__gt=0), name="product_weight_positive"),
+            models.CheckConstraint(condition=models.Q(pricing="unit") | models.Q(kg_price__gt=0),
+                                   name="weighed_product_has_kg_price"),
         ]
 
     def __str__(self) -> str:
@@ -262,8 +287,19 @@ class Product(models.Model):
         return sum(1 << (int(m) - 1) for m in set(months) if 1 <= int(m) <= 12)
 
     @property
+    def is_weighed(self) -> bool:
+        return self.pricing == self.Pricing.WEIGHT
+
+    @property
     def price_per_kg(self) -> Decimal:
+        if self.is_weighed and self.kg_price:
+            return self.kg_price
         return (self.price / self.unit_weight_kg).quantize(Decimal("0.01"))
+
+    @property
+    def estimated_weight_kg(self) -> Decimal:
+        """A weighed product's estimated weight of one unit (the weight of one unit for any product)."""
+        return self.unit_weight_kg
 
     # The per-row twins of the query conditions shops.stock.CERTIFIED and shops.stock.IN_STOCK: change both.
     @property
@@ -273,6 +309,15 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock >= self.min_order
+
+    @property
+    def stock_band(self) -> str:
+        """What the catalogue shows of the stock (shops.stock.band): a sale re-renders pages only across bands."""
+        return stock_band(self.stock, self.min_order)
+
+    @property
+    def few_left(self) -> bool:
+        return self.stock_band == STOCK_FEW_LEFT
 
 
 def product_image_path(instance, filename: str) -> str:

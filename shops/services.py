@@ -17,9 +17,10 @@ from pypinyin import lazy_pinyin
 
 from accounts.models import User
 from core import codes
+from core.money import quantize
 
-from . import search, selectors
-from .cache import bump_catalogue_version
+from . import images, search, selectors
+from .cache import bump_catalogue_version, product_changed
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     LOT_PREFIX,
@@ -31,10 +32,12 @@ from .models import (
     Shop,
     ShopMember,
 )
+from .signals import lot_event
 
 PRODUCT_FIELDS = (
     "category", "title", "description", "unit", "unit_weight_kg", "price", "stock", "min_order", "perishable",
     "cold_chain", "season_mask", "origin", "organic", "green_food", "geographical_indication", "gtin", "is_active",
+    "pricing", "kg_price",
 )
 SHOP_FIELDS = ("name", "kind", "village", "description", "contact_phone", "is_open")
 ALLOWED_TAGS = {"p", "br", "strong", "b", "em", "i", "ul", "ol", "li", "h3", "h4"}
@@ -110,11 +113,9 @@ def submit_verification(*, shop: Shop, actor: User, licence_photo) -> Shop:
     Like product photos it is decoded, turned upright and re-encoded without EXIF, so neither the
     farmer's GPS position nor the original file name is kept.
     """
-    from .images import _open_checked, clean_original
-
     _require_manager(shop, actor)
-    with _open_checked(licence_photo, field="licence_photo") as image:
-        content, ext, _size = clean_original(image)
+    with images.open_checked(licence_photo, field="licence_photo") as image:
+        content, ext, _size = images.clean_original(image)
     previous = shop.licence_photo.name
     shop.licence_photo.save(f"{codes.new_code('', 12).lower()}.{ext}", content, save=False)
     shop.verification = Shop.Verification.PENDING
@@ -173,6 +174,17 @@ def _apply_product_fields(product: Product, fields: dict) -> None:
         elif name in ("title", "origin", "gtin") and isinstance(value, str):
             value = value.strip()
         setattr(product, name, value)
+    _price_weighed(product)
+
+
+def _price_weighed(product: Product) -> None:
+    """A product sold by weight: its unit price is the estimate, price per kg x estimated weight of one unit."""
+    if not product.is_weighed:
+        return
+    if not product.kg_price or product.kg_price <= 0:
+        raise ValidationError({"kg_price": [_("Enter the price per kg of a product sold by weight.")]})
+    if product.unit_weight_kg and product.unit_weight_kg > 0:
+        product.price = max(quantize(product.kg_price * product.unit_weight_kg), Decimal("0.01"))
 
 
 def _refresh_search(product: Product) -> None:
@@ -192,18 +204,43 @@ def create_product(*, shop: Shop, actor: User, **fields) -> Product:
     _full_clean(product, exclude=["shop"])
     _refresh_search(product)
     product.save()
-    bump_catalogue_version()
+    product_changed(product_id=product.pk, shop_id=shop.pk, category_ids=[product.category_id], listing=True,
+                    prices=True)
     return product
+
+
+# What search, the filters and the listings' order read: a change re-renders the lists, not just the product.
+_LISTING_FIELDS = ("category_id", "title", "description", "search_document", "season_mask", "organic", "green_food",
+                   "geographical_indication", "is_active")
+_PRICE_FIELDS = ("price", "kg_price", "pricing")
+
+
+def _announce_product_change(product: Product, before: dict | None) -> None:
+    """Bump the cache scopes a product edit touches (shops.cache): its own always, listings and prices as needed."""
+    if before is None:
+        product_changed(product_id=product.pk, shop_id=product.shop_id, category_ids=[product.category_id],
+                        listing=True, prices=True)
+        return
+    after = {name: getattr(product, name) for name in before}
+    if after == before:
+        return
+    sold_out = (before["stock"] < before["min_order"]) != (after["stock"] < after["min_order"])
+    product_changed(product_id=product.pk, shop_id=product.shop_id,
+                    category_ids=[before["category_id"], after["category_id"]],
+                    listing=sold_out or any(before[f] != after[f] for f in _LISTING_FIELDS),
+                    prices=any(before[f] != after[f] for f in _PRICE_FIELDS))
 
 
 @transaction.atomic
 def update_product(*, product: Product, actor: User, **fields) -> Product:
     _require_manager(product.shop, actor)
+    names = [f.attname for f in Product._meta.concrete_fields if f.attname not in ("updated_at", "created_at")]
+    before = Product.objects.filter(pk=product.pk).values(*names).first()  # the row, not a stale instance
     _apply_product_fields(product, fields)
     _full_clean(product, exclude=["shop"])
     _refresh_search(product)
     product.save()
-    bump_catalogue_version()
+    _announce_product_change(product, before)
     return product
 
 
@@ -219,13 +256,15 @@ def set_price_and_stock(*, product: Product, actor: User, price: Decimal | None 
 def withdraw_product(*, product: Product, actor: User) -> None:
     """Delete a product nobody has ordered or traced; otherwise take it off sale, keeping its history."""
     _require_manager(product.shop, actor)
+    product_id = product.pk  # None once deleted
     try:
         with transaction.atomic():
             product.delete()
     except (ProtectedError, RestrictedError):
         product.is_active = False
         product.save(update_fields=["is_active", "updated_at"])
-    bump_catalogue_version()
+    product_changed(product_id=product_id, shop_id=product.shop_id, category_ids=[product.category_id],
+                    listing=True, prices=True)
 
 
 def _check_grower(shop: Shop, grower: User) -> None:
@@ -254,6 +293,7 @@ def record_lot(*, product: Product, actor: User, harvested_on: date, quantity: i
     _full_clean(lot)
     lot.save()
     _after_lot_change(lot, "recorded")
+    product_changed(product_id=product.pk)  # its page lists the lots
     return lot
 
 
@@ -279,8 +319,6 @@ def add_input_application(*, lot: HarvestLot, actor: User, kind: str, product_na
 
 def _after_lot_change(lot: HarvestLot, what: str, **details) -> None:
     """Tell listeners (the trace log) about a lot event inside the same transaction."""
-    from .signals import lot_event
-
     lot_event.send(sender=HarvestLot, lot=lot, what=what, **details)
 
 

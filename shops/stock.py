@@ -22,14 +22,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 
-from .cache import bump_catalogue_version
-from .models import Product
+from .cache import stock_band_changed
+from .models import STOCK_SOLD_OUT, Product, stock_band
 
 IN_STOCK = Q(stock__gte=F("min_order"))
 CERTIFIED = Q(organic=True) | Q(green_food=True) | Q(geographical_indication=True)
@@ -81,24 +80,34 @@ def reserve(needed: Mapping[int, int], *, in_cart: bool = True) -> None:
         if not taken:
             raise _out_of_stock(product_id, quantity, in_cart=in_cart)
         taken_from.append(product_id)
-    if taken_from and Product.objects.filter(pk__in=taken_from).exclude(IN_STOCK).exists():
-        # Something sold out: cached catalogue lists must stop offering it. (A smaller count on a cached
-        # product page may show until the page expires, so a checkout does not empty the catalogue cache.)
-        transaction.on_commit(bump_catalogue_version)
+    if taken_from:
+        _bands_moved({pk: -needed[pk] for pk in taken_from})
 
 
 def release(returned: Mapping[int, int]) -> None:
     """Give `returned` (product id -> units) back to stock, in product id order."""
-    given_any = False
+    given: dict[int, int] = {}
     for product_id in sorted(returned):
         quantity = returned[product_id]
         if quantity <= 0:
             continue
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
-        given_any = True
-    if given_any:
-        # A product back in stock shows again in cached catalogue lists.
-        transaction.on_commit(bump_catalogue_version)
+        given[product_id] = quantity
+    if given:
+        _bands_moved(given)
+
+
+def _bands_moved(change: Mapping[int, int]) -> None:
+    """After stock moved by `change` (product id -> units, + or -): re-render only what shows a product
+    whose stock band (in stock, few left, sold out) changed; a sale within a band leaves every cached page.
+    One query for all the products."""
+    moved = []
+    rows = Product.objects.filter(pk__in=list(change)).values_list("pk", "stock", "min_order", "category_id")
+    for pk, stock, min_order, category_id in rows:
+        before, after = stock_band(stock - change[pk], min_order), stock_band(stock, min_order)
+        if before != after:
+            moved.append((pk, category_id, STOCK_SOLD_OUT in (before, after)))
+    stock_band_changed(moved)
 
 
 def units_of(lines: Iterable) -> dict[int, int]:

@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from . import search, selectors
+from . import cache, search, selectors
 from .cache import cache_catalogue_page
 
 PAGE_SIZE = 24
@@ -21,7 +21,7 @@ def paginate(request, queryset):
 
 
 def home_context() -> dict:
-    tree = search.CategoryTree.load()
+    tree = search.CategoryTree.current()
     return {
         "in_season": selectors.products_in_season(timezone.localdate().month)[:HOME_TILES],
         "new_arrivals": selectors.new_arrivals()[:HOME_TILES],
@@ -39,7 +39,7 @@ def _report_cached_search(request, meta) -> None:
 
 
 def _listing(request, template: str, *, fixed_category=None, tree=None):
-    tree = tree or search.CategoryTree.load()
+    tree = tree or search.CategoryTree.current()
     form = search.CatalogueFilterForm(request.GET, tree=tree, fixed_category=fixed_category)
     form.is_valid()
     results = search.catalogue_results(selectors.public_products(), form)
@@ -57,6 +57,10 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
         context["subcategories"] = [(child, results.count_or_none(results.category_counts.get(child.pk)))
                                     for child in tree.children.get(fixed_category.pk, [])]
     response = render(request, template, context)
+    price_sensitive = form.chosen_sort in (search.SORT_PRICE_UP, search.SORT_PRICE_DOWN) or (
+        form.value("min_price") is not None or form.value("max_price") is not None)
+    response.cache_scopes = [*cache.listing_scopes(category=fixed_category, price_sensitive=price_sensitive),
+                             *cache.tile_scopes(page.object_list)]
     if results.search:
         meta = {"query": results.search.query, "results": page.paginator.count, "province": form.value("province", ""),
                 "category": form.selected_category.slug if form.selected_category is not None else ""}
@@ -72,7 +76,7 @@ def search_page(request):
 
 @cache_catalogue_page(on_hit=_report_cached_search)
 def category(request, slug: str):
-    tree = search.CategoryTree.load()
+    tree = search.CategoryTree.current()
     current = tree.by_slug.get(slug)
     if current is None:
         raise Http404
@@ -90,11 +94,22 @@ def product(request, pk: int):
         "lots": list(selectors.public_lots(item)[:LOTS_SHOWN]),
         "more": selectors.public_products().filter(shop_id=item.shop_id).exclude(pk=item.pk)[:MORE_FROM_SHOP],
     }
-    return render(request, "shops/product.html", context)
+    response = render(request, "shops/product.html", context)
+    response.cache_scopes = [cache.product_scope(item.pk), cache.shop_scope(item.shop_id),
+                             *cache.tile_scopes(context["more"])]
+    return response
 
 
 @cache_catalogue_page
 def shop(request, slug: str):
     item = get_object_or_404(selectors.public_shops(), slug=slug)
     products = selectors.public_products().filter(shop=item).order_by("-created_at", "-id")
-    return render(request, "shops/shop.html", {"shop": item, "page": paginate(request, products)})
+    page = paginate(request, products)
+    response = render(request, "shops/shop.html", {"shop": item, "page": page})
+    response.cache_scopes = [cache.shop_scope(item.pk), *cache.tile_scopes(page.object_list)]
+    return response
+
+
+def home_scopes(context: dict) -> list[str]:
+    """What the home page shows: the listings (new, in season, provinces) and its tiles."""
+    return [cache.LISTING, *cache.tile_scopes(context["in_season"]), *cache.tile_scopes(context["new_arrivals"])]

@@ -123,12 +123,12 @@ def test_station_agents_hear_about_cold_store_and_shipment_alerts():
 
 
 def test_nothing_is_saved_when_notifying_fails(sensor, monkeypatch):
-    import notifications.services
+    import monitoring.services
 
     def broken(**kwargs):
         raise RuntimeError("outbox down")
 
-    monkeypatch.setattr(notifications.services, "notify", broken)
+    monkeypatch.setattr(monitoring.services, "notify", broken)
     with pytest.raises(RuntimeError):
         store(sensor, [20, 40])
     assert not Alert.objects.exists() and not sensor.readings.exists()

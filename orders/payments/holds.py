@@ -9,13 +9,15 @@ Stripe (intents.apply_intent), and a captured hold settles its order like any pa
 failures are gateway.PaymentUnavailable (a ConflictError), never a 500. Rows are locked in the order the rest of
 orders.payments uses: the Payment, then its Order.
 """
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 
-from ..models import Order, Payment
+from ..models import Order, Payment, ShopOrder
 from . import gateway
 from .intents import OPEN_PAYMENT_STATUSES, apply_intent, card_payments_enabled
 
@@ -55,11 +57,11 @@ def open_hold(*, order: Order, held_by: str) -> gateway.Intent:
     if intent is None:
         attempt = order.payments.filter(provider=Payment.Provider.STRIPE).count() + 1
         key = f"{HOLD_KEY_PREFIX}{order.pk}-{attempt}"
-        intent = gateway.create_intent(amount=order.total, currency=order.currency, capture="manual",
+        intent = gateway.create_intent(amount=order.authorised_total, currency=order.currency, capture="manual",
                                        payment_method_types=["card"], idempotency_key=key,
                                        metadata={"order_number": order.number, "held_by": held_by})
         Payment.objects.create(order=order, provider=Payment.Provider.STRIPE, intent_id=intent.id,
-                               idempotency_key=key, amount=order.total, currency=order.currency)
+                               idempotency_key=key, amount=order.authorised_total, currency=order.currency)
     return intent
 
 
@@ -112,13 +114,20 @@ def held_payment(order: Order) -> Payment | None:
 
 
 @transaction.atomic
-def capture(*, payment: Payment) -> str:
-    """Take the authorised money. Idempotent: returns the payment's status after the attempt.
+def capture(*, payment: Payment, amount: Decimal | None = None) -> str:
+    """Take the authorised money (all of it, or `amount` of it: the rest is released). Idempotent: returns the
+    payment's status after the attempt.
 
     "succeeded" when the money is in (now or before); "cancelled" when the authorisation no longer exists
-    (released, or expired at the card network), so the buyer must pay again.
+    (released, or expired at the card network), so the buyer must pay again. With `amount`, the Payment row
+    records the amount taken (Stripe's intent keeps the amount authorised).
     """
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if amount is not None and payment.status == Payment.Status.REQUIRES_CAPTURE:
+        if amount <= 0 or amount > payment.amount:
+            raise ValueError(f"cannot capture {amount} of an authorisation of {payment.amount}")
+        payment.amount = amount
+        payment.save(update_fields=["amount", "updated_at"])
     if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CANCELLED):
         return payment.status
     if not payment.intent_id:
@@ -127,12 +136,30 @@ def capture(*, payment: Payment) -> str:
         payment.save(update_fields=["status", "updated_at"])
         return payment.status
     try:
-        intent = gateway.capture_intent(payment.intent_id)
+        intent = gateway.capture_intent(payment.intent_id, amount=amount)
     except gateway.RequestRefused:
         # Captured or cancelled already (a retried task, the dashboard): read what it is now.
         intent = gateway.retrieve_intent(payment.intent_id)
     recorded = apply_intent(intent=intent)
     return recorded.status if recorded else payment.status
+
+
+def weighed_total_due(order: Order) -> Decimal:
+    """A weighed order's final total: the weighed lines at their weighed price, the parts not cancelled."""
+    return sum((so.total for so in order.shop_orders.exclude(status=ShopOrder.Status.CANCELLED)), Decimal("0.00"))
+
+
+def capture_weighed(*, order: Order) -> str:
+    """Every weighed line is weighed: capture the final total of the order's authorisation and release the rest
+    (nothing left to take: release it all). Idempotent; returns the payment's status ("" when none is held)."""
+    payment = held_payment(order)
+    if payment is None:
+        return ""
+    due = min(weighed_total_due(order), payment.amount)
+    if due <= 0:
+        release(order=order)
+        return Payment.Status.CANCELLED
+    return capture(payment=payment, amount=due)
 
 
 def release(*, order: Order) -> list[str]:

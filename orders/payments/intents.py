@@ -29,6 +29,9 @@ OPEN_PAYMENT_STATUSES = (Payment.Status.PENDING, Payment.Status.REQUIRES_CAPTURE
 # transaction when a payment becomes SUCCEEDED. Receivers run in that transaction; an error they raise (a refund
 # Stripe refused) rolls the recording back, so the webhook or the reconcile task tries again.
 payment_succeeded = Signal()
+# Sent the same way when a payment becomes REQUIRES_CAPTURE (a card authorised, to be captured later: a weighed
+# order, a pre-order, a group place); outcomes decides what it means.
+payment_authorised = Signal()
 
 
 def card_payments_enabled() -> bool:
@@ -63,6 +66,11 @@ def _check_payable(order: Order) -> None:
 
 
 def _intent_params(order: Order) -> dict[str, Any]:
+    if order.is_weighed:
+        # Produce sold by weight: the card is authorised for the most the buyer can pay and captured for the
+        # weighed total at packing (cards only: Alipay and WeChat Pay cannot be captured later).
+        return {"amount": order.authorised_total, "currency": order.currency, "payment_method_types": ["card"],
+                "metadata": {"order_number": order.number, "held_by": "weighing"}, "capture": "manual"}
     params: dict[str, Any] = {
         "amount": order.total,
         "currency": order.currency,
@@ -99,7 +107,7 @@ def _open_intent(order: Order) -> gateway.Intent:
         key = f"farmgate-order-{order.pk}-intent-{attempt}"
         intent = gateway.create_intent(**_intent_params(order), idempotency_key=key)
         Payment.objects.create(order=order, provider=Payment.Provider.STRIPE, intent_id=intent.id,
-                               idempotency_key=key, amount=order.total, currency=order.currency)
+                               idempotency_key=key, amount=order.authorised_total, currency=order.currency)
     return intent
 
 
@@ -187,9 +195,12 @@ def apply_intent(*, intent: gateway.Intent | Mapping[str, Any]) -> Payment | Non
         return payment
     if status == Payment.Status.PENDING and payment.status == Payment.Status.FAILED:
         return payment  # a stale "processing" snapshot must not hide the recorded failure
+    newly_authorised = status == Payment.Status.REQUIRES_CAPTURE and payment.status != status
     payment.status = status
     payment.failure_message = "" if status == Payment.Status.SUCCEEDED else _failure_message(intent)
     payment.save(update_fields=["status", "failure_message", "updated_at"])
     if status == Payment.Status.SUCCEEDED:
         payment_succeeded.send(sender=Payment, payment=payment, intent=intent)
+    elif newly_authorised:
+        payment_authorised.send(sender=Payment, payment=payment, intent=intent)
     return payment

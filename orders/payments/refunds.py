@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from core.money import to_minor_units
 from notifications.services import notify
 
+from ..events import refund_recorded
 from ..models import Order, Payment, Refund, ShopOrder
 from ..states import move_order
 from . import gateway
@@ -45,6 +46,7 @@ def refund_whole_payment(*, payment: Payment, reason) -> Refund | None:
                            idempotency_key=f"farmgate-payment-{payment.pk}-refund-all")
     refund = Refund.objects.create(payment=payment, amount=given.amount, stripe_refund_id=given.id,
                                    status=_refund_status(given.status), reason=str(reason)[:200])
+    refund_recorded.send(sender=Refund, refund=refund, previous_status=None)
     order = payment.order
     notify(recipient=order.buyer, kind="payment_refunded", link=order.get_absolute_url(),
            dedupe_key=f"refund-{refund.pk}",
@@ -82,6 +84,7 @@ def refund_shop_order(*, shop_order: ShopOrder, reason: str) -> Refund | None:
                                    reason=(reason or "")[:200])
     if refund.status != Refund.Status.FAILED:
         ShopOrder.objects.filter(pk=shop_order.pk).update(refunded_amount=F("refunded_amount") + refund.amount)
+    refund_recorded.send(sender=Refund, refund=refund, previous_status=None)
     _mark_refunded_if_complete(payment=payment)
     return refund
 
@@ -98,14 +101,18 @@ def _record_refund(*, payment: Payment, reported: gateway.IntentRefund) -> Refun
                                        stripe_refund_id=reported.id, status=status,
                                        reason=_("Refunded through Stripe."))
         change = refund.amount if status != Refund.Status.FAILED else 0
+        previous, announce = None, True
     else:
         was_counted, is_counted = refund.status != Refund.Status.FAILED, status != Refund.Status.FAILED
         change = refund.amount * (int(is_counted) - int(was_counted))
+        previous, announce = refund.status, refund.status != status
         if refund.status != status:
             refund.status = status
             refund.save(update_fields=["status"])
     if change and refund.shop_order_id:
         ShopOrder.objects.filter(pk=refund.shop_order_id).update(refunded_amount=F("refunded_amount") + change)
+    if announce:
+        refund_recorded.send(sender=Refund, refund=refund, previous_status=previous)
     return refund
 
 

@@ -13,7 +13,8 @@ LAYERS = [
     {"orders.tasks", "orders.payments.webhooks", "orders.payments.reconcile"},
     {"orders.payments.outcomes"},
     {"orders.services"},
-    {"orders.payments.refunds", "orders.payments.intents", "orders.payments.tasks", "orders.payments.holds"},
+    {"orders.payments.refunds", "orders.payments.intents", "orders.payments.tasks", "orders.payments.holds",
+     "orders.payments.cards"},
     {"orders.payments.gateway"},
 ]
 

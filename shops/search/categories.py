@@ -1,4 +1,6 @@
-"""The category tree of the catalogue pages: all categories from one query, walked in memory."""
+"""The category tree of the catalogue pages: all categories from one query, walked in memory, and
+kept in each process until the catalogue's structure changes (`CategoryTree.current`)."""
+from ..cache import held
 from ..models import Category
 
 
@@ -16,6 +18,11 @@ class CategoryTree:
     @classmethod
     def load(cls) -> "CategoryTree":
         return cls(Category.objects.order_by("position", "slug"))
+
+    @classmethod
+    def current(cls) -> "CategoryTree":
+        """The tree held by this process for the current catalogue version (read-only: shared by requests)."""
+        return held("category-tree", cls.load)
 
     @property
     def roots(self) -> list:

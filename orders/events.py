@@ -1,0 +1,17 @@
+"""Money events orders announces for the apps above it (ledger books them), sent inside the writing transaction.
+
+Receivers run in that transaction: what they write commits or rolls back with the business change. orders never
+imports its listeners (the arrow points up only through these signals). Card payments that succeed are announced
+by orders.payments.intents.payment_succeeded.
+"""
+from django.dispatch import Signal
+
+# mark_order_paid moved an Order to paid: `order` (locked), `payment` (the Payment that paid it, or None when
+# paid without one, as demo data is). Its parts that are not cancelled are what was sold.
+order_paid = Signal()
+
+# complete_shop_order completed a part (the buyer confirmed delivery, or it completed automatically): `shop_order`.
+shop_order_completed = Signal()
+
+# A Refund row was created or changed status: `refund`, `previous_status` (None when it was just created).
+refund_recorded = Signal()
