@@ -399,6 +399,13 @@ def mark_order_paid(*, order: Order, payment: Payment | None = None) -> Order:
     return order
 
 
+def announce_order_to_shops(*, order: Order) -> None:
+    """Tell each shop about its new part that is already theirs to prepare (a cash-on-delivery order that another
+    app made through create_order, e.g. a standing order). Card orders reach the shops when paid. De-duplicated."""
+    parts = list(order.shop_orders.filter(status=SS.NEW).select_related("shop").order_by("id"))
+    _notify_new_order_to_shops(order, parts)
+
+
 @transaction.atomic
 def record_cash_payment(*, order: Order, agent: User) -> Payment:
     """The agent (or courier) took the cash for a cash-on-delivery order. A repeat returns the first record."""
@@ -569,6 +576,50 @@ def end_origin_hold(*, order: Order) -> Order:
     return order
 
 
+# --- For the app that made a held order (presales): it releases its own orders through these ----------------------
+
+def cancel_parts_of_held_order(*, shop_orders: Iterable[ShopOrder], reason: str) -> None:
+    """Cancel the parts of an order its origin holds (a released pre-order or group place), through the state
+    table. Stock and money are the caller's to give back: it knows what it took (pre-sale capacity, a card hold).
+    Parts already cancelled are left as they are."""
+    now = timezone.now()
+    for so in shop_orders:
+        if so.status == SS.CANCELLED:
+            continue
+        move_shop_order(so, SS.CANCELLED)
+        so.cancelled_at, so.cancel_reason = now, reason[:200]
+        so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+
+
+def release_parts_to_shops(*, shop_orders: Iterable[ShopOrder]) -> list[ShopOrder]:
+    """Parts whose payment is settled some other way (a captured card hold) go to their shops as new orders."""
+    moved = []
+    for so in shop_orders:
+        if so.status == SS.AWAITING_PAYMENT:
+            move_shop_order(so, SS.NEW)
+            so.save(update_fields=["status", "updated_at"])
+            moved.append(so)
+    return moved
+
+
+def close_order(*, order: Order, reason: str) -> Order:
+    """Record why an order made by another app ended, then let its status follow its parts (cancelled, or
+    refunded when it had been paid online)."""
+    order.cancelled_at, order.cancel_reason, order.reserved_until = timezone.now(), reason[:200], None
+    order.save(update_fields=["cancelled_at", "cancel_reason", "reserved_until", "updated_at"])
+    return settle_order(order=order)
+
+
+def open_payment_window(*, order: Order) -> bool:
+    """Give an unpaid order the usual time to be paid from now (its card hold lapsed); False if it already has
+    a window or is no longer waiting for payment. Call with the order locked."""
+    if order.status != OS.PENDING_PAYMENT or order.reserved_until is not None:
+        return False
+    order.reserved_until = timezone.now() + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES)
+    order.save(update_fields=["reserved_until", "updated_at"])
+    return True
+
+
 def _cancel_part(order: Order, so: ShopOrder, reason: str, now) -> None:
     move_shop_order(so, SS.CANCELLED)
     _refuse_if_held(order)  # checked where the part would be cancelled, after the other refusals
@@ -707,7 +758,7 @@ def record_weights(*, shop_order: ShopOrder, weights: Mapping[int, object]) -> S
     weighed, a card authorisation is captured for the final total (after commit); a cash order's agent collects
     the final total. Weights can be corrected (packing again) until the money is taken.
     """
-    order = _lock(shop_order)  # the order row first, as everywhere
+    order = Order.objects.select_for_update().get(pk=shop_order.order_id)  # the order row first, as everywhere
     so = ShopOrder.objects.select_for_update().select_related("shop").get(pk=shop_order.pk)
     lines = list(OrderLine.objects.select_for_update().filter(shop_order=so).order_by("id"))
     by_id = {line.pk: line for line in lines}

@@ -78,8 +78,16 @@ def move_shop_order(shop_order: ShopOrder, target: str) -> None:
 
 def reopen_for_late_payment(order: Order) -> None:
     """The one way back from “cancelled”: Stripe took the buyer's money after the unpaid online order
-    expired, and the stock has been reserved again (orders.payments settles it). Nothing else reopens."""
+    expired, and the stock has been reserved again (orders.payments.outcomes settles it). Nothing else reopens."""
     if order.status != OS.CANCELLED or order.payment_method != Order.PaymentMethod.STRIPE:
         raise ConflictError(_("Only an expired online order can be reopened for its late payment."),
                             code="illegal_transition")
     order.status = OS.PENDING_PAYMENT
+
+
+def reopen_part_for_late_payment(shop_order: ShopOrder) -> None:
+    """The same way back for each cancelled part of that order, after reopen_for_late_payment(order)."""
+    if shop_order.status != SS.CANCELLED:
+        raise ConflictError(_("Only a cancelled part of a reopened order can wait for its payment again."),
+                            code="illegal_transition")
+    shop_order.status = SS.AWAITING_PAYMENT

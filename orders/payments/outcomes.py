@@ -16,14 +16,13 @@ connected in OrdersConfig.ready); this module settles it, in the same transactio
 import logging
 
 from django.dispatch import receiver
-from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from shops import stock
 
 from .. import services
 from ..models import Order, OrderLine, Payment, ShopOrder
-from ..states import reopen_for_late_payment
+from ..states import reopen_for_late_payment, reopen_part_for_late_payment
 from . import gateway, holds, refunds
 from .intents import payment_authorised, payment_succeeded
 
@@ -106,5 +105,7 @@ def _reopen_for_payment(order: Order) -> None:
     order.cancel_reason = ""
     order.reserved_until = None
     order.save(update_fields=["status", "cancelled_at", "cancel_reason", "reserved_until", "updated_at"])
-    order.shop_orders.filter(status=ShopOrder.Status.CANCELLED).update(
-        status=ShopOrder.Status.AWAITING_PAYMENT, cancelled_at=None, cancel_reason="", updated_at=timezone.now())
+    for part in order.shop_orders.filter(status=ShopOrder.Status.CANCELLED):
+        reopen_part_for_late_payment(part)
+        part.cancelled_at, part.cancel_reason = None, ""
+        part.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])

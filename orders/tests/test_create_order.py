@@ -140,3 +140,37 @@ class TestHeldOrdersAreCancelledByTheirOrigin:
         order.refresh_from_db()
         assert (order.held_by_origin, order.status) == (False, Order.Status.CANCELLED)
         assert Product.objects.get(pk=product.pk).stock == 10
+
+
+class TestForTheOriginApp:
+    """The public functions presales releases its own orders with, instead of saving orders' rows."""
+
+    def test_cancelling_the_parts_of_a_held_order_goes_through_the_state_table(self):
+        order = new_order(origin=Order.Origin.PRESALE)
+        services.cancel_parts_of_held_order(shop_orders=list(order.shop_orders.all()), reason="harvest failed")
+        part = order.shop_orders.get()
+        assert part.status == SS.CANCELLED and part.cancel_reason == "harvest failed" and part.cancelled_at
+        closed = services.close_order(order=order, reason="harvest failed")
+        assert closed.status == Order.Status.CANCELLED and closed.cancel_reason == "harvest failed"
+
+    def test_a_delivered_part_is_not_cancelled(self):
+        order = new_order(origin=Order.Origin.PRESALE)
+        part = order.shop_orders.get()
+        ShopOrder.objects.filter(pk=part.pk).update(status=SS.DELIVERED)
+        with pytest.raises(ConflictError):
+            services.cancel_parts_of_held_order(shop_orders=[ShopOrder.objects.get(pk=part.pk)], reason="x")
+
+    def test_parts_waiting_for_payment_go_to_their_shops(self):
+        order = new_order(origin=Order.Origin.GROUP, payment_method=Order.PaymentMethod.STRIPE)
+        moved = services.release_parts_to_shops(shop_orders=list(order.shop_orders.all()))
+        assert [so.status for so in moved] == [SS.NEW]
+        assert services.release_parts_to_shops(shop_orders=list(order.shop_orders.all())) == []
+
+    def test_a_payment_window_opens_once(self):
+        order = new_order(origin=Order.Origin.GROUP, payment_method=Order.PaymentMethod.STRIPE)
+        assert order.reserved_until is None or services.open_payment_window(order=order) is False
+        Order.objects.filter(pk=order.pk).update(reserved_until=None)
+        order.refresh_from_db()
+        assert services.open_payment_window(order=order) is True
+        assert order.reserved_until > timezone.now()
+        assert services.open_payment_window(order=order) is False

@@ -17,7 +17,6 @@ from notifications.services import notify
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, ShopOrder
-from orders.states import move_shop_order
 from shops.models import Product
 from shops.selectors import can_manage_shop
 
@@ -136,29 +135,15 @@ def _new_order(*, buyer: User, address: Address, product: Product, quantity: int
 
 
 def _cancel_parts(parts: list[ShopOrder], reason: str, now) -> None:
-    for so in parts:
-        if so.status == SS.CANCELLED:
-            continue
-        move_shop_order(so, SS.CANCELLED)
-        so.cancelled_at, so.cancel_reason = now, reason[:200]
-        so.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    order_services.cancel_parts_of_held_order(shop_orders=parts, reason=reason)
 
 
 def _release_parts_to_shop(parts: list[ShopOrder]) -> list[ShopOrder]:
-    moved = []
-    for so in parts:
-        if so.status == SS.AWAITING_PAYMENT:
-            move_shop_order(so, SS.NEW)
-            so.save(update_fields=["status", "updated_at"])
-            moved.append(so)
-    return moved
+    return order_services.release_parts_to_shops(shop_orders=parts)
 
 
 def _close_order(order: Order, reason: str, now) -> None:
-    order.cancelled_at, order.cancel_reason, order.reserved_until = now, reason[:200], None
-    order.save(update_fields=["cancelled_at", "cancel_reason", "reserved_until", "updated_at"])
-    # Cancelled, or refunded when it had been paid online: the order follows its parts, as orders decides.
-    order_services.settle_order(order=order)
+    order_services.close_order(order=order, reason=reason)
 
 
 def _card_holds_required() -> None:

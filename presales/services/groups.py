@@ -308,10 +308,8 @@ def confirm_group_member(*, member: GroupMember) -> GroupMember:
 @transaction.atomic
 def _group_payment_due(member: GroupMember) -> None:
     order = Order.objects.select_for_update().select_related("buyer").get(pk=member.order_id)
-    if order.status != OS.PENDING_PAYMENT or order.reserved_until is not None:
+    if not order_services.open_payment_window(order=order):
         return
-    order.reserved_until = timezone.now() + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES)
-    order.save(update_fields=["reserved_until", "updated_at"])
     params = {"number": order.number, "total": order.total, "minutes": settings.ORDER_RESERVATION_MINUTES,
               "product": member.group.deal.product.title}
     _notify(recipient=order.buyer, kind="group_payment_due", link=reverse("orders:pay", args=[order.number]),
