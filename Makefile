@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate demo worker beat lint format messages bench smoke clean stripe-local
+.PHONY: run test install install-dev migrate demo worker beat lint format messages bench smoke clean stripe-local \
+	prod-local test-pgbouncer
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +36,10 @@ run: demo
 test: install-dev
 	$(BIN)/python -m pytest -n auto --dist load $(PYTEST_ARGS)
 
+# With REDIS_URL: one worker for every queue (QUEUES=payments,notifications,... for fewer; README for production).
+QUEUES ?= celery,payments,notifications,images,ingestion,maintenance
 worker: install
-	$(BIN)/celery -A config worker --loglevel=INFO
+	$(BIN)/celery -A config worker --loglevel=INFO -Q $(QUEUES)
 
 beat: install
 	$(BIN)/celery -A config beat --loglevel=INFO --schedule=$(VENV)/celerybeat-schedule
@@ -65,6 +68,17 @@ stripe-local: install-dev
 
 smoke: install
 	bash .ci/smoke
+
+# The production deployment rehearsed on this machine (deploy/prod_local.py): nginx, two gunicorn app servers,
+# a Celery worker per queue, beat, the MQTT bridge, PgBouncer, Redis, an S3 server; a smoke journey through
+# nginx with an app server and a worker killed on the way; everything stopped at the end. Needs PostgreSQL on
+# 127.0.0.1:5432, nginx, pgbouncer, redis-server, mosquitto and openssl (.ci/run installs them).
+prod-local: install-dev
+	$(BIN)/python deploy/prod_local.py
+
+# PostgreSQL tests of every query shape through PgBouncer in transaction pooling mode (deploy/pgbouncer_tests.py).
+test-pgbouncer: install-dev
+	$(BIN)/python deploy/pgbouncer_tests.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

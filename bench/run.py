@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py [part ...]      e.g. bench/run.py catalogue
 
-Each part is a module of its own in bench/ (catalogue, checkout, ingest, trace, readings), run as its own
+Each part is a module of its own in bench/ (catalogue, mixed, checkout, ingest, trace, ledger, readings), run as its own
 process with its own defaults and printing its own figures; a part that is absent is skipped.
 Everything stays on loopback. The exit status is non-zero when a part fails or misses its target.
 """
@@ -15,7 +15,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 # The catalogue first: it empties the shop tables of the shared bench database, which the parts
 # after it fill again as they need.
 # readings last: it has a database of its own and the longest first run (50 M rows of history, kept for the next).
-PARTS = ["catalogue", "checkout", "ingest", "trace", "readings"]
+PARTS = ["catalogue", "mixed", "checkout", "ingest", "trace", "ledger", "readings"]
 
 
 def main(argv: list[str]) -> int:

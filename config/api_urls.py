@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("presales.api_urls")),
     path("", include("demand.api_urls")),
     path("", include("ledger.api_urls")),
+    path("", include("subscriptions.api_urls")),
 ]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "presales",
     "demand",
     "ledger",
+    "subscriptions",
     "ops",
 ]
 
@@ -181,8 +182,11 @@ CELERY_TASK_ROUTES = {
     "presales.expire_groups": {"queue": TASK_QUEUES["maintenance"]},
     "presales.release_unpaid_preorders": {"queue": TASK_QUEUES["maintenance"]},
     "monitoring.rebuild_hourly_rollups": {"queue": TASK_QUEUES["ingestion"]},
-    "orders.*": {"queue": TASK_QUEUES["payments"]},  # Stripe events, reconciliation, intents, unpaid expiry
+    "ledger.check_ledger": {"queue": TASK_QUEUES["maintenance"]},
+    "orders.*": {"queue": TASK_QUEUES["payments"]},  # Stripe events, reconciliation, intents, captures, expiry
     "presales.*": {"queue": TASK_QUEUES["payments"]},  # captures, holds, releases of pre-sale payments
+    "subscriptions.*": {"queue": TASK_QUEUES["payments"]},  # standing orders, charged to saved cards
+    "ledger.*": {"queue": TASK_QUEUES["payments"]},  # payouts to the farmers
     "notifications.*": {"queue": TASK_QUEUES["notifications"]},
     "shops.*": {"queue": TASK_QUEUES["images"]},  # photo thumbnails
     "monitoring.*": {"queue": TASK_QUEUES["maintenance"]},  # reading partitions and retention
@@ -269,6 +273,19 @@ CELERY_BEAT_SCHEDULE["presales-release-unpaid"] = {
     "schedule": timedelta(minutes=1),
 }
 
+# A pre-sale whose harvest starts more than this many days away cannot hold a card authorisation (it lapses
+# after about 7 days): its buyers pay with a saved card, charged while they are away when the farm ships.
+LONG_PRESALE_DAYS = env.int("LONG_PRESALE_DAYS", default=6)
+
+# --- Standing orders (subscriptions) ---------------------------------------------------------------------------
+# Each day the orders of the boxes cut off that day are made (and saved cards charged); a standing order whose
+# saved card fails waits this long for the buyer to pay it, then expires like any unpaid order.
+STANDING_ORDER_PAY_HOURS = env.int("STANDING_ORDER_PAY_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["subscriptions-make-standing-orders"] = {
+    "task": "subscriptions.make_standing_orders",
+    "schedule": crontab(hour=0, minute=30),
+}
+
 # --- Money to the farmers (ledger) ------------------------------------------------------------------------
 # The platform's commission on goods (never on shipping) unless staff set a shop's or a category's rule.
 COMMISSION_RATE = Decimal(env.str("COMMISSION_RATE", default="0.05"))
@@ -320,7 +337,7 @@ AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "core.net.client_ip"
 # Across addresses, a username under attack is slowed down, never locked (accounts.signin): after
 # SIGNIN_BACKOFF_AFTER failures in SIGNIN_WINDOW_MINUTES, each further attempt waits 1 s, 2 s, 4 s ... at most
-# SIGNIN_BACKOFF_MAX_SECONDS after the last failure, except from a browser or address the user signed in from.
+# SIGNIN_BACKOFF_MAX_SECONDS after the last failure, except from an address the user signed in from lately.
 SIGNIN_WINDOW_MINUTES = env.int("SIGNIN_WINDOW_MINUTES", default=15)
 SIGNIN_BACKOFF_AFTER = env.int("SIGNIN_BACKOFF_AFTER", default=10)
 SIGNIN_BACKOFF_MAX_SECONDS = env.int("SIGNIN_BACKOFF_MAX_SECONDS", default=300)

@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("presales.urls")),
     path("", include("demand.urls")),
     path("", include("ledger.urls")),
+    path("", include("subscriptions.urls")),
 ]
 
 if settings.SERVE_MEDIA:

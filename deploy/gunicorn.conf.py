@@ -3,6 +3,7 @@
 Environment:
 - GUNICORN_BIND (default 0.0.0.0:8000): where the load balancer reaches this server;
 - GUNICORN_WORKERS (default 2 x CPUs + 1) and GUNICORN_THREADS (default 4): processes x threads per server;
+- GUNICORN_CONTROL_SOCKET (default /tmp/farmgate-gunicorn-<bind>.ctl): gunicorn's control socket;
 - PROMETHEUS_MULTIPROC_DIR (default a folder of its own under /tmp): where the worker processes keep their
   metrics, so that /metrics on any of them sums the whole server. Emptied at start; one per server.
 """
@@ -27,6 +28,9 @@ accesslog = "-"
 access_log_format = ('{"time":"%(t)s","request_id":"%({x-request-id}i)s","remote":"%({x-forwarded-for}i)s",'
                      '"request":"%(r)s","status":%(s)s,"bytes":"%(B)s","ms":%(M)s,"pid":%(p)s}')
 errorlog = "-"
+# gunicorn's control socket, one per server (two servers on one machine must not share the default path).
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or os.path.join(
+    tempfile.gettempdir(), f"farmgate-gunicorn-{bind.replace(':', '-').replace('/', '-')}.ctl")
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="farmgate-metrics-"))
 

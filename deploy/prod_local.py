@@ -199,9 +199,11 @@ def rehearse(site: services.Site, clock: Clock) -> None:
     }
     direct = {**env, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}", "DATABASE_POOLER": ""}
 
-    with clock.phase("release: migrate (direct), collectstatic, demo data (production profile)"):
+    with clock.phase("release: migrate (directly on PostgreSQL)"):
         manage(direct, "migrate", "--noinput")
+    with clock.phase("release: collectstatic"):
         manage(env, "collectstatic", "--noinput", "-v", "0")
+    with clock.phase("demo data (production profile, photos to the bucket)"):
         # The demo's photos are written to the bucket and their thumbnails queued on the images queue.
         manage(env, "load_demo", "--allow-production")
 

@@ -65,12 +65,16 @@ class Program:
             return ""
 
     def kill(self) -> None:
-        """SIGKILL the whole process group: a machine that died, not one that shut down."""
+        """SIGKILL the whole process group: a machine that died, not one that shut down. Returns once its port
+        refuses connections (until the last process of the group is gone, the kernel still accepts them)."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while self.port is not None and port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def stop(self, timeout: float = 20) -> None:
         if not self.alive():

@@ -82,6 +82,8 @@ class EntryList(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return JournalEntry.objects.none()
         return selectors.seller_entries(shop_or_404(self.request))
 
 
@@ -105,6 +107,8 @@ class PayoutList(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Payout.objects.none()
         return selectors.payouts_of(shop_or_404(self.request))
 
 
@@ -204,21 +208,21 @@ class BatchExportCsv(APIView):
         return csv_response(batch_csv(batch), f"payouts-{batch.period}.csv")
 
 
-class ReferenceSerializer(serializers.Serializer):
+class PaidSerializer(serializers.Serializer):
     reference = serializers.CharField(max_length=80)
 
 
-class ReasonSerializer(serializers.Serializer):
+class FailureSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
 
 
 class MarkPaidView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=ReferenceSerializer, responses=PayoutSerializer)
+    @extend_schema(request=PaidSerializer, responses=PayoutSerializer)
     def post(self, request, pk):
         payout = get_object_or_404(Payout, pk=pk)
-        serializer = ReferenceSerializer(data=request.data)
+        serializer = PaidSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payout = services.mark_payout_paid(payout=payout, actor=request.user, **serializer.validated_data)
         return Response(PayoutSerializer(payout).data)
@@ -227,10 +231,10 @@ class MarkPaidView(APIView):
 class MarkFailedView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=ReasonSerializer, responses=PayoutSerializer)
+    @extend_schema(request=FailureSerializer, responses=PayoutSerializer)
     def post(self, request, pk):
         payout = get_object_or_404(Payout, pk=pk)
-        serializer = ReasonSerializer(data=request.data)
+        serializer = FailureSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payout = services.mark_payout_failed(payout=payout, actor=request.user, **serializer.validated_data)
         return Response(PayoutSerializer(payout).data)

@@ -33,7 +33,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-
 from accounts.models import User
 from core.errors import ConflictError
 from logistics.models import Agent, Station

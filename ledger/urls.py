@@ -6,6 +6,7 @@ app_name = "ledger"
 
 urlpatterns = [
     path("seller/money/", views.balance, name="balance"),
+    path("seller/money/entries/", views.entries, name="entries"),
     path("seller/money/payouts/", views.payouts, name="payouts"),
     path("seller/money/payouts/<int:pk>/", views.payout, name="payout"),
     path("seller/money/payouts/<int:pk>/statement.csv", views.payout_csv, name="payout_csv"),

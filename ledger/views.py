@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -13,13 +14,14 @@ from core.errors import ConflictError
 from core.forms import copy_errors
 from shops.models import Shop
 
-from . import commission, selectors, services
+from . import selectors, services
 from .api import cash_position, csv_response
 from .forms import CashCountForm, PayoutAccountForm, RemitForm
-from .models import CashCount, CashRemittance, Payout, PayoutAccount
+from .models import CashCount, CashRemittance, JournalEntry, Payout, PayoutAccount
 from .statements import statement_csv
 
 PER_PAGE = 20
+LATEST = 10  # entries on the balance page (a phone screen or two); the API and the statements have them all
 
 
 def _shop(request, slug=None):
@@ -29,17 +31,42 @@ def _shop(request, slug=None):
         raise Http404()
 
 
+def _with_labels(rows, field: str, choices) -> list:
+    """Rows with `label`, their choice's display text, translated once per request (not once per row)."""
+    labels = {value: str(label) for value, label in choices}
+    rows = list(rows)
+    for row in rows:
+        row.label = labels.get(getattr(row, field), "")
+    return rows
+
+
 @login_required
 def balance(request):
-    """The seller's money: balances, latest entries (each with its order), latest payouts."""
-    shop = _shop(request)
-    entries = Paginator(selectors.seller_entries(shop), PER_PAGE).get_page(request.GET.get("page"))
+    """The seller's money: balances, the latest entries (each with its order), the latest payouts."""
+    shops = selectors.managed_shops_list(request.user)
+    wanted = request.GET.get("shop")
+    shop = next((s for s in shops if s.slug == wanted or not wanted), None) or _shop(request)
+    summary = selectors.money_summary(shop)
+    latest = selectors.latest_entry_rows(shop, LATEST + 1)
+    kinds = {value: str(label) for value, label in JournalEntry.Kind.choices}
+    order_link = reverse("orders:seller_order", args=[0])[:-2]  # "/seller/orders/", reversed once per page
+    for row in latest:
+        row["label"] = kinds.get(row["kind"], "")
+        row["link"] = f"{order_link}{row['shop_order_id']}/" if row["shop_order_id"] else ""
     return render(request, "ledger/balance.html", {
-        "shop": shop, "balance": selectors.balance_of(shop), "rate": commission.shop_rate(shop),
-        "page": entries, "payouts": list(selectors.payouts_of(shop)[:5]),
-        "shops": list(selectors.money_shops(request.user).order_by("name").values("slug", "name")[:20]),
-        "has_account": PayoutAccount.objects.filter(shop=shop).exists(),
+        "shop": shop, "balance": summary, "rate": summary["rate"], "has_account": summary["has_account"],
+        "entries": latest[:LATEST], "more_entries": len(latest) > LATEST, "shops": shops,
+        "payouts": _with_labels(selectors.payouts_of(shop)[:5], "status", Payout.Status.choices),
     })
+
+
+@login_required
+def entries(request):
+    """Every entry of the shop, newest first, a page at a time."""
+    shop = _shop(request)
+    page = Paginator(selectors.seller_entries(shop), PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = _with_labels(page.object_list, "kind", JournalEntry.Kind.choices)
+    return render(request, "ledger/entries.html", {"shop": shop, "page": page})
 
 
 @login_required

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -65,6 +66,23 @@ def _wanted_channels(user, wanted: Iterable[str]) -> list[str]:
     return result
 
 
+def enqueue_deliveries(notification_ids: list[int]) -> bool:
+    """Hand several rows to Celery in one message (one row: `enqueue_delivery`). Never raises."""
+    if len(notification_ids) == 1:
+        return enqueue_delivery(notification_ids[0])
+    deliver_many = current_app.tasks["notifications.deliver_many"]
+    try:
+        deliver_many.apply_async(
+            args=[list(notification_ids)],
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+        )
+    except Exception:
+        logger.exception("Could not enqueue notifications %s; the sweeper will send them later", notification_ids)
+        return False
+    return True
+
+
 def enqueue_delivery(notification_id: int) -> bool:
     """Hand one row to Celery. Never raises: the row stays pending and the sweeper retries it.
 
@@ -85,7 +103,60 @@ def enqueue_delivery(notification_id: int) -> bool:
     return True
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Message:
+    """One event for one recipient, as `notify` takes it (for `notify_many`)."""
+
+    recipient: object
+    kind: str
+    subject: Text
+    body: Text
+    link: str = ""
+    channels: Iterable[str] = ("inbox", "email")
+    dedupe_key: str | None = None
+
+
+def _rows(message: Message, now: datetime) -> list[Notification]:
+    """The unsaved outbox rows of one message: rendered in the recipient's language, one per channel."""
+    link = message.link
+    if link and (not link.startswith("/") or not url_has_allowed_host_and_scheme(link, allowed_hosts=None)):
+        raise ValueError("a notification link must be a path on this site, such as /orders/12/")
+    with translation.override(_language_of(message.recipient)):
+        subject = " ".join(_render(message.subject).split())[:200]
+        body = _render(message.body)
+    return [Notification(recipient=message.recipient, channel=channel, kind=message.kind, subject=subject, body=body,
+                         link=link, next_attempt_at=now,
+                         dedupe_key=message.dedupe_key[:200] if message.dedupe_key else "")
+            for channel in _wanted_channels(message.recipient, message.channels)]
+
+
+def notify_many(messages: Iterable[Message]) -> list[Notification]:
+    """Write the outbox rows of several events at once; call it inside the transaction of the business change.
+
+    Rows without a dedupe key go in one INSERT; a row with one is written only if its (recipient, channel,
+    key) has none yet (each in a savepoint, so a racing duplicate never aborts the caller's transaction).
+    After commit, every row written is handed to Celery in one message. Returns the rows written now.
+    """
+    now = timezone.now()
+    plain: list[Notification] = []
+    written: list[Notification] = []
+    for message in messages:
+        for row in _rows(message, now):
+            if not row.dedupe_key:
+                plain.append(row)
+                continue
+            fields = {f: getattr(row, f) for f in ("kind", "subject", "body", "link", "next_attempt_at")}
+            row, created = Notification.objects.get_or_create(
+                recipient=row.recipient, channel=row.channel, dedupe_key=row.dedupe_key, defaults=fields)
+            if created:
+                written.append(row)
+    if plain:
+        written += Notification.objects.bulk_create(plain)
+    if written:
+        transaction.on_commit(partial(enqueue_deliveries, [row.pk for row in written]))
+    return written
+
+
 def notify(
     *,
     recipient,
@@ -103,31 +174,10 @@ def notify(
     they are rendered here in the recipient's language. SMS is skipped for a user without a phone,
     email for one without an address. With a `dedupe_key`, writing the same event again adds no
     row for a channel that already has one. Returns the rows written now; each is sent after commit.
+    Several events at once: `notify_many`.
     """
-    if link and (not link.startswith("/") or not url_has_allowed_host_and_scheme(link, allowed_hosts=None)):
-        raise ValueError("a notification link must be a path on this site, such as /orders/12/")
-    with translation.override(_language_of(recipient)):
-        rendered_subject = " ".join(_render(subject).split())[:200]
-        rendered_body = _render(body)
-    now = timezone.now()
-    written = []
-    for channel in _wanted_channels(recipient, channels):
-        fields = {
-            "kind": kind, "subject": rendered_subject, "body": rendered_body, "link": link,
-            "next_attempt_at": now,
-        }
-        if dedupe_key:
-            # get_or_create works in a savepoint, so a racing duplicate never aborts the caller's transaction.
-            row, created = Notification.objects.get_or_create(
-                recipient=recipient, channel=channel, dedupe_key=dedupe_key[:200], defaults=fields
-            )
-            if not created:
-                continue
-        else:
-            row = Notification.objects.create(recipient=recipient, channel=channel, **fields)
-        transaction.on_commit(partial(enqueue_delivery, row.pk))
-        written.append(row)
-    return written
+    return notify_many([Message(recipient=recipient, kind=kind, subject=subject, body=body, link=link,
+                                channels=tuple(channels), dedupe_key=dedupe_key)])
 
 
 def _backoff(attempts: int) -> int:

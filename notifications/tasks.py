@@ -19,6 +19,20 @@ def deliver(self, notification_id: int) -> str:
         raise self.retry(exc=exc, countdown=exc.countdown)
 
 
+@shared_task(name="notifications.deliver_many", ignore_result=True)
+def deliver_many(notification_ids: list[int]) -> int:
+    """Send the notifications of one event (a checkout's, say) handed over in one message. A send that fails
+    goes on as its own `deliver` task after its backoff; returns how many were sent now."""
+    sent = 0
+    for notification_id in notification_ids:
+        try:
+            sent += services.deliver_notification(notification_id=notification_id) == "sent"
+        except services.DeliveryFailed as exc:
+            if not deliver_many.request.is_eager:
+                deliver.apply_async(args=[notification_id], countdown=exc.countdown)
+    return sent
+
+
 @shared_task(name="notifications.sweep_pending", ignore_result=True)
 def sweep_pending() -> int:
     """Every minute (beat): re-enqueue rows the broker never got or lost."""

@@ -21,7 +21,6 @@ from core.errors import ConflictError
 from .models import SavedCard
 from .payments import cards, gateway
 
-
 # --- API --------------------------------------------------------------------------------------------------------------
 
 class SavedCardSerializer(serializers.ModelSerializer):
@@ -91,23 +90,29 @@ def saved_cards(request):
 @login_required
 @require_POST
 def saved_card_add(request):
-    """The card form posts a Stripe.js token and the consent box here; answers like the pay page's card step."""
+    """Step 1 of the card form (static/js/saved_card.js): with the consent box ticked, a SetupIntent whose
+    client secret Stripe.js confirms with the card (confirmCardSetup); the card details never come here."""
     try:
-        card = cards.save_card_with_token(buyer=request.user, token=request.POST.get("token", ""),
-                                          consent=request.POST.get("consent") in ("on", "true", "1"))
+        setup = cards.start_card_setup(buyer=request.user,
+                                       consent=request.POST.get("consent") in ("on", "true", "1"))
     except ValidationError as exc:
         return JsonResponse(exc.message_dict, status=400)
     except ConflictError as exc:
         return JsonResponse({"detail": exc.message, "code": exc.code},
                             status=502 if isinstance(exc, gateway.PaymentUnavailable) else 409)
-    return JsonResponse({"status": "succeeded" if card.is_usable else card.status, "client_secret": ""})
+    return JsonResponse({"client_secret": setup.client_secret, "setup_intent": setup.id})
 
 
 @login_required
 @never_cache
 @require_GET
 def saved_card_status(request):
-    return JsonResponse({"done": True, "next_url": reverse("orders:saved_cards")})
+    """Step 2: after Stripe.js confirmed the SetupIntent, record the card; the page then reloads."""
+    try:
+        saved = cards.sync_card_setups(buyer=request.user)
+    except ConflictError as exc:
+        return JsonResponse({"detail": exc.message, "code": exc.code}, status=409)
+    return JsonResponse({"done": True, "saved": saved, "next_url": reverse("orders:saved_cards")})
 
 
 @login_required

@@ -26,7 +26,7 @@ from accounts.services import create_address
 from core import codes
 from core.errors import ConflictError
 from core.money import quantize
-from notifications.services import notify
+from notifications.services import Message, notify, notify_many
 from shops import stock
 from shops.models import Product
 from shops.selectors import can_manage_shop
@@ -64,25 +64,36 @@ def _notify(*, recipient: User, kind: str, subject, body, link: str = "", dedupe
            dedupe_key=dedupe_key)
 
 
-def _notify_shops(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str, subject, body,
-                  counts: dict[int, int] | None = None, dedupe: bool = True) -> None:
+def _shop_messages(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str, subject, body,
+                   counts: dict[int, int] | None = None, dedupe: bool = True) -> list[Message]:
     shop_orders = list(shop_orders)
     managers = selectors.managers_of_shops({so.shop_id for so in shop_orders})
-    for so in shop_orders:
-        for person in managers.get(so.shop_id, []):
-            _notify(recipient=person, kind=kind, link=reverse("orders:seller_order", args=[so.pk]),
-                    subject=lazy_format(subject, {"number": order.number, "shop": so.shop.name}),
-                    body=lazy_format(body, {"number": order.number, "shop": so.shop.name, "total": so.total,
-                                            "count": counts[so.pk] if counts else so.lines.count()}),
-                    dedupe_key=f"{kind}:{so.pk}:{person.pk}" if dedupe else None)
+    return [
+        Message(recipient=person, kind=kind, link=reverse("orders:seller_order", args=[so.pk]),
+                subject=lazy_format(subject, {"number": order.number, "shop": so.shop.name}),
+                body=lazy_format(body, {"number": order.number, "shop": so.shop.name, "total": so.total,
+                                        "count": counts[so.pk] if counts else so.lines.count()}),
+                dedupe_key=f"{kind}:{so.pk}:{person.pk}" if dedupe else None)
+        for so in shop_orders for person in managers.get(so.shop_id, [])]
+
+
+def _notify_shops(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str, subject, body,
+                  counts: dict[int, int] | None = None, dedupe: bool = True) -> None:
+    notify_many(_shop_messages(order, shop_orders, kind=kind, subject=subject, body=body, counts=counts,
+                               dedupe=dedupe))
+
+
+def _new_order_messages(order: Order, shop_orders: Iterable[ShopOrder], counts: dict[int, int] | None = None,
+                        dedupe: bool = True) -> list[Message]:
+    return _shop_messages(order, shop_orders, kind="shop_order_new", counts=counts, dedupe=dedupe,
+                          subject=gettext_lazy("New order %(number)s for %(shop)s"),
+                          body=gettext_lazy("Order %(number)s for %(shop)s: %(count)d line(s), ¥%(total)s. "
+                                            "Please accept it on your orders page."))
 
 
 def _notify_new_order_to_shops(order: Order, shop_orders: Iterable[ShopOrder],
                                counts: dict[int, int] | None = None, dedupe: bool = True) -> None:
-    _notify_shops(order, shop_orders, kind="shop_order_new", counts=counts, dedupe=dedupe,
-                  subject=gettext_lazy("New order %(number)s for %(shop)s"),
-                  body=gettext_lazy("Order %(number)s for %(shop)s: %(count)d line(s), ¥%(total)s. "
-                                    "Please accept it on your orders page."))
+    notify_many(_new_order_messages(order, shop_orders, counts=counts, dedupe=dedupe))
 
 
 # --- Cart -------------------------------------------------------------------------------------------------------------
@@ -327,6 +338,7 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
     cart.items.all().delete()
 
     params = {"number": order.number, "total": order.total, "minutes": settings.ORDER_RESERVATION_MINUTES}
+    messages: list[Message] = []
     if online:
         body = gettext_lazy("Thank you! Order %(number)s comes to ¥%(total)s. Please pay within %(minutes)d "
                             "minutes; after that the order is cancelled and the produce released.")
@@ -338,10 +350,12 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
             lines_per_shop[item.product.shop_id] += 1
         shop_orders = list(order.shop_orders.select_related("shop").order_by("id"))
         # A brand-new order cannot have been announced before: no de-duplication lookups needed.
-        _notify_new_order_to_shops(order, shop_orders, counts={so.pk: lines_per_shop[so.shop_id] for so in shop_orders},
-                                   dedupe=False)
-    _notify(recipient=buyer, kind="order_placed", link=order.get_absolute_url(),
-            subject=lazy_format(gettext_lazy("Order %(number)s received"), params), body=lazy_format(body, params))
+        messages = _new_order_messages(order, shop_orders, dedupe=False,
+                                       counts={so.pk: lines_per_shop[so.shop_id] for so in shop_orders})
+    # The buyer's and every shop's notifications: one INSERT, one broker message after commit.
+    notify_many([*messages, Message(
+        recipient=buyer, kind="order_placed", link=order.get_absolute_url(),
+        subject=lazy_format(gettext_lazy("Order %(number)s received"), params), body=lazy_format(body, params))])
 
     # Stock last: each product row stays locked from its UPDATE until commit, so taking it at the very
     # end keeps that window (and the queue of buyers of a popular product behind it) as short as it can be.

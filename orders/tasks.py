@@ -2,16 +2,19 @@
 
 Every task of the app is registered from here under its name (the beat schedule and queued messages use the
 names): two live next to what they run and are imported for that, orders.process_stripe_event
-(orders.payments.webhooks) and orders.cancel_open_intents (orders.payments.tasks, queued by orders.services).
+(orders.payments.webhooks), orders.cancel_open_intents and orders.capture_weighed_order (orders.payments.tasks,
+queued by orders.services).
 """
 from celery import shared_task
 
 from . import services
 from .payments import reconcile, webhooks
-from .payments.tasks import cancel_open_intents
+from .payments.gateway import PaymentUnavailable
+from .payments.tasks import cancel_open_intents, capture_weighed_order
 from .payments.webhooks import process_stripe_event
 
-__all__ = ["cancel_open_intents", "expire_unpaid_orders", "process_stripe_event", "reconcile_payments"]
+__all__ = ["cancel_open_intents", "capture_weighed_order", "expire_unpaid_orders", "process_stripe_event",
+           "reconcile_payments", "renew_weighed_authorisations"]
 
 
 @shared_task(name="orders.reconcile_payments")
@@ -25,3 +28,11 @@ def reconcile_payments() -> int:
 def expire_unpaid_orders() -> int:
     """Beat, every minute: cancel online orders unpaid past their reservation and release their stock."""
     return services.expire_unpaid_orders()
+
+
+@shared_task(name="orders.renew_weighed_authorisations", autoretry_for=(PaymentUnavailable,), retry_backoff=True,
+             max_retries=5)
+def renew_weighed_authorisations() -> int:
+    """Beat, hourly: weighed orders still not captured WEIGHED_CAPTURE_DAYS after authorisation are released and
+    their buyers asked to authorise again (or the order expires)."""
+    return services.renew_weighed_authorisations()

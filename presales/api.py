@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.models import Address
 from accounts.selectors import addresses_for
+from orders.models import SavedCard
 from orders.payments import gateway
 
 from . import selectors, services
@@ -116,9 +117,21 @@ class PreOrderCreateSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_QUANTITY)
     payment = serializers.ChoiceField(
         choices=PreOrder.Payment.choices,
-        help_text="card: authorised now and charged when the farm ships (then POST .../authorise/); online: Alipay "
+        help_text="card: authorised now and charged when the farm ships (then POST .../authorise/; refused when "
+                  "the harvest is more than LONG_PRESALE_DAYS away); saved_card: one of your saved cards "
+                  "(`saved_card`), charged while you are away when the farm ships; online: Alipay "
                   "or WeChat Pay, which cannot be authorised for later, so paid in full now through "
                   "/api/v1/orders/{order}/pay/; cod: cash on delivery.")
+    saved_card = serializers.PrimaryKeyRelatedField(
+        queryset=SavedCard.objects.none(), required=False, allow_null=True,
+        help_text="With payment saved_card: the id of one of your saved cards (/api/v1/payment-methods/).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["saved_card"].queryset = SavedCard.objects.filter(buyer=request.user,
+                                                                          status=SavedCard.Status.ACTIVE)
 
 
 class PreOrderSerializer(serializers.ModelSerializer):

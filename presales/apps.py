@@ -7,6 +7,8 @@ class PresalesConfig(AppConfig):
     verbose_name = _("Pre-sales and group buying")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 (connects the signal receivers)
         # Registers the tasks in every process, so services can hand work over by task name.
-        from . import tasks  # noqa: F401
+        from . import (
+            receivers,  # noqa: F401 (connects the signal receivers)
+            tasks,  # noqa: F401
+        )

@@ -41,14 +41,28 @@ class AddressChoiceForm(forms.Form):
 
 class PreOrderForm(AddressChoiceForm):
     payment = forms.ChoiceField(label=_("Payment"), widget=forms.RadioSelect)
+    saved_card = forms.ChoiceField(label=_("Saved card"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, saved_cards=(), long_presale: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = list(PreOrder.Payment.choices)
+        self.saved_cards = {str(card.pk): card for card in saved_cards}
+        P = PreOrder.Payment
+        # A harvest far ahead: a card authorisation would lapse, so a saved card takes its place.
+        wanted = [P.SAVED_CARD, P.ONLINE, P.COD] if long_presale else [P.CARD, P.ONLINE, P.COD, P.SAVED_CARD]
+        if not self.saved_cards:
+            wanted.remove(P.SAVED_CARD)
+        choices = [(p.value, p.label) for p in wanted]
         if not intents.card_payments_enabled():
-            choices = [(PreOrder.Payment.COD.value, PreOrder.Payment.COD.label)]
+            choices = [(P.COD.value, P.COD.label)]
         self.fields["payment"].choices = choices
         self.fields["payment"].initial = choices[0][0]
+        self.fields["saved_card"].choices = [(pk, f"{c.brand.upper()} •••• {c.last4}")
+                                             for pk, c in self.saved_cards.items()]
+        if not self.saved_cards:
+            del self.fields["saved_card"]
+
+    def chosen_card(self):
+        return self.saved_cards.get(str(self.cleaned_data.get("saved_card") or ""))
 
 
 class ReasonForm(forms.Form):

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order
+from orders.models import Order, SavedCard
 from shops.models import Product
 
 MAX_CAPACITY = 1_000_000
@@ -97,6 +97,9 @@ class PreOrder(models.Model):
         CARD = "card", _("Card: authorised now, charged when the farm ships")
         ONLINE = "online", _("Alipay or WeChat Pay: paid in full now")
         COD = "cod", _("Cash on delivery")
+        # A harvest more than LONG_PRESALE_DAYS away: an authorisation would lapse before it ships, so the buyer
+        # chooses a saved card instead, charged while they are away when the farm ships.
+        SAVED_CARD = "saved_card", _("Saved card: charged when the farm ships")
 
     # Pre-orders that hold capacity.
     LIVE = (Status.PENDING, Status.AUTHORISED, Status.PAID, Status.CASH, Status.PAYMENT_DUE)
@@ -108,6 +111,8 @@ class PreOrder(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
     payment = models.CharField(_("payment"), max_length=10, choices=Payment.choices)
+    saved_card = models.ForeignKey(SavedCard, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("saved card"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     # A pre-order still waiting for payment gives its units back after this.
     pay_by = models.DateTimeField(_("pay by"), null=True, blank=True)

@@ -5,14 +5,17 @@
 - A farm's hand-over of a card pre-order captures its authorisation after commit (logistics sends
   tracking_events_recorded inside its hand-over transaction).
 """
+from django.db.models import prefetch_related_objects
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from logistics.models import TrackingEvent
 from logistics.signals import tracking_events_recorded
 from orders.models import Payment
+from shops.signals import product_page
 
 from .models import GroupMember, PreOrder
+from .selectors import offer_prefetches
 from .services.common import _enqueue
 
 
@@ -33,3 +36,10 @@ def capture_on_hand_over(sender, events, **kwargs) -> None:
     for order_id in PreOrder.objects.filter(order__shop_orders__in=parts, status=PreOrder.Status.AUTHORISED
                                             ).values_list("order_id", flat=True):
         _enqueue("capture_presale_order", order_id)
+
+
+@receiver(product_page, dispatch_uid="presales.product_page_offers")
+def load_product_offers(sender, product, **kwargs) -> None:
+    """The product page's pre-sales and group offers (the includes' tags read them): two queries, three
+    when the product has a group offer."""
+    prefetch_related_objects([product], *offer_prefetches())

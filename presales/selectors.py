@@ -91,15 +91,21 @@ def deals_for_product(product: Product) -> QuerySet[GroupDeal]:
             .order_by("group_size", "id"))
 
 
-def with_offers(products: QuerySet[Product]) -> QuerySet[Product]:
-    """Prefetch what the product-page includes read, for a view that renders them for many products."""
-    return products.prefetch_related(
+def offer_prefetches() -> list[Prefetch]:
+    """What the product-page includes read: `current_presales` and `group_offers` (with `open_groups`)."""
+    return [
         Prefetch("presales", queryset=PreSale.objects.filter(
             is_open=True, cancelled_at__isnull=True, harvest_end__gte=timezone.localdate()).order_by(
             "harvest_start", "id"), to_attr="current_presales"),
         Prefetch("group_deals", queryset=GroupDeal.objects.filter(is_active=True).order_by("group_size", "id")
                  .prefetch_related(Prefetch("groups", queryset=open_groups_queryset(), to_attr="open_groups")),
-                 to_attr="group_offers"))
+                 to_attr="group_offers"),
+    ]
+
+
+def with_offers(products: QuerySet[Product]) -> QuerySet[Product]:
+    """Prefetch what the product-page includes read, for a view that renders them for many products."""
+    return products.prefetch_related(*offer_prefetches())
 
 
 def public_deals() -> QuerySet[GroupDeal]:

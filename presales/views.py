@@ -16,7 +16,7 @@ from accounts.selectors import addresses_for
 from core.errors import ConflictError
 from core.forms import copy_errors
 from orders.models import Order
-from orders.payments import gateway, intents
+from orders.payments import cards, gateway, intents
 from orders.selectors import orders_for_buyer, reaches_seller
 
 from . import selectors, services, stripe_holds
@@ -62,13 +62,15 @@ def presale_detail(request, pk: int):
     if request.method == "POST" and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     addresses = list(addresses_for(request.user)) if request.user.is_authenticated else []
+    saved = list(cards.usable_cards(request.user)) if request.user.is_authenticated else []
     form = PreOrderForm(request.POST if request.method == "POST" else None, addresses=addresses,
-                        min_quantity=presale.product.min_order)
+                        min_quantity=presale.product.min_order, saved_cards=saved,
+                        long_presale=services.is_long_presale(presale))
     if request.method == "POST" and form.is_valid():
         try:
             preorder = services.place_preorder(buyer=request.user, presale=presale, address=form.chosen_address(),
                                                quantity=form.cleaned_data["quantity"],
-                                               payment=form.cleaned_data["payment"])
+                                               payment=form.cleaned_data["payment"], saved_card=form.chosen_card())
         except ValidationError as exc:
             copy_errors(form, exc)
         except ConflictError as exc:

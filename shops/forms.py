@@ -7,6 +7,7 @@ from django.utils.dates import MONTHS_AP
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, phone_validator
+from core.money import quantize
 
 from .models import (
     DESCRIPTION_MAX_LENGTH,
@@ -153,13 +154,13 @@ class ProductForm(forms.ModelForm):
 
     # The short form a farmer fills every time; the rest sits under "More details".
     MAIN_FIELDS = ("title", "category", "unit", "unit_weight_kg", "price", "stock")
-    MORE_FIELDS = ("description", "min_order", "season_months", "perishable", "cold_chain", "origin",
-                   "certifications", "gtin", "is_active")
+    MORE_FIELDS = ("pricing", "kg_price", "description", "min_order", "season_months", "perishable", "cold_chain",
+                   "origin", "certifications", "gtin", "is_active")
 
     class Meta:
         model = Product
         fields = ("title", "description", "category", "unit", "unit_weight_kg", "price", "stock", "min_order",
-                  "perishable", "cold_chain", "origin", "gtin", "is_active")
+                  "perishable", "cold_chain", "origin", "gtin", "is_active", "pricing", "kg_price")
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),
             "unit_weight_kg": forms.TextInput(attrs=DECIMAL_INPUT),
@@ -167,12 +168,18 @@ class ProductForm(forms.ModelForm):
             "stock": forms.TextInput(attrs=NUMBER_INPUT),
             "min_order": forms.TextInput(attrs=NUMBER_INPUT),
             "gtin": forms.TextInput(attrs=NUMBER_INPUT),
+            "kg_price": forms.TextInput(attrs=DECIMAL_INPUT),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = category_choices()
         self.fields["price"].label = _("Price per unit (CNY)")
+        # Sold by weight: the unit price is the estimate made from the price per kg (shops.services).
+        self.fields["price"].required = False
+        self.fields["pricing"].required = False  # per unit unless chosen
+        self.fields["kg_price"].help_text = _("Sold by weight only: the price per kg; the weight of one unit is "
+                                              "then its estimated weight, and each is weighed when you pack it.")
         limit_length(self.fields["description"], DESCRIPTION_MAX_LENGTH)
         if self.instance.pk:
             self.initial.setdefault("season_months", self.instance.season_months)
@@ -190,6 +197,18 @@ class ProductForm(forms.ModelForm):
     @property
     def more_has_errors(self) -> bool:
         return any(self[name].errors for name in self.MORE_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        data["pricing"] = data.get("pricing") or Product.Pricing.UNIT
+        if data["pricing"] == Product.Pricing.WEIGHT:
+            if not data.get("kg_price"):
+                self.add_error("kg_price", _("Enter the price per kg of a product sold by weight."))
+            elif data.get("unit_weight_kg"):
+                data["price"] = max(quantize(data["kg_price"] * data["unit_weight_kg"]), Decimal("0.01"))
+        elif data.get("price") in (None, ""):
+            self.add_error("price", _("This field is required."))
+        return data
 
     def service_fields(self) -> dict:
         """What create_product / update_product take."""

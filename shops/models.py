@@ -9,7 +9,7 @@ from django.core.signals import setting_changed
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.dispatch import receiver
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -190,6 +190,20 @@ class Category(models.Model):
         return reverse("shops:category", args=[self.slug])
 
 
+_PK_PLACEHOLDER = 2147483647
+_url_patterns: dict = {}
+
+
+def product_url(pk: int) -> str:
+    """A product page's URL from a pattern reversed once per URL configuration: lists show dozens of them."""
+    key = (get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
+    pattern = _url_patterns.get(key)
+    if pattern is None:
+        pattern = _url_patterns[key] = reverse("shops:product", args=[_PK_PLACEHOLDER]).replace(
+            str(_PK_PLACEHOLDER), "{}")
+    return pattern.format(pk)
+
+
 # Stock as buyers see it: in stock, a few left (fewer than FEW_LEFT_ORDERS minimum orders), sold out.
 STOCK_IN, STOCK_FEW_LEFT, STOCK_SOLD_OUT = "in", "few", "out"
 FEW_LEFT_ORDERS = 10
@@ -276,7 +290,7 @@ class Product(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("shops:product", args=[self.pk])
+        return product_url(self.pk)
 
     @property
     def season_months(self) -> list[int]:

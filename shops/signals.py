@@ -12,3 +12,9 @@ lot_event = Signal()
 # "api"). Outside any transaction; a receiver must not break the buyer's page. The demand board
 # counts the searches that found nothing.
 search_performed = Signal()
+
+# Sent by the product page before it renders, with sender=Product and product=the Product shown.
+# A higher app whose include shows something on that page (pre-sales, group offers, ratings) loads it
+# here in its own queries and sets it on the product (its template tags read that attribute), so the
+# page's queries are made by its view, none by its templates.
+product_page = Signal()

@@ -2,12 +2,15 @@
 selectors and `search`, pages are cached for visitors without a session (`cache.cache_catalogue_page`).
 """
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from . import cache, search, selectors
 from .cache import cache_catalogue_page
+from .models import Product
+from .signals import product_page
 
 PAGE_SIZE = 24
 HOME_TILES = 8
@@ -85,14 +88,18 @@ def category(request, slug: str):
 
 @cache_catalogue_page
 def product(request, pk: int):
-    item = get_object_or_404(selectors.public_products().select_related("category__parent"), pk=pk)
+    public = selectors.public_products().prefetch_related(None)
+    item = get_object_or_404(public.select_related("category__parent"), pk=pk)
+    more = list(public.filter(shop_id=item.shop_id).exclude(pk=item.pk)[:MORE_FROM_SHOP])
+    prefetch_related_objects([item, *more], selectors.ordered_images())  # one query for every photo shown
+    product_page.send(sender=Product, product=item)  # offers and ratings, loaded by their apps
     images = list(item.images.all())
     context = {
         "product": item,
         "cover": images[0] if images else None,
         "photos": images[1:],
         "lots": list(selectors.public_lots(item)[:LOTS_SHOWN]),
-        "more": selectors.public_products().filter(shop_id=item.shop_id).exclude(pk=item.pk)[:MORE_FROM_SHOP],
+        "more": more,
     }
     response = render(request, "shops/product.html", context)
     response.cache_scopes = [cache.product_scope(item.pk), cache.shop_scope(item.shop_id),

@@ -25,7 +25,9 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import status_code_conformance  # noqa: E402
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db]
+# Committed transactions, as in production: requests reach the WSGI handler directly, which closes a connection
+# that is inside a test's transaction (autocommit off) after each request on PostgreSQL.
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance]
 # Operations that end the buyer's own token would leave the rest of the run unauthenticated.

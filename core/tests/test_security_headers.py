@@ -87,6 +87,10 @@ SAFE_ALLOWLIST = {
         "nh3 has just cleaned the description with the allowlist of sanitise_description",
     ("shops/templatetags/catalogue.py", "mark_safe(linebreaks(text, autoescape=True))"):
         "linebreaks escapes the text before adding <p> and <br>",
+    ("shops/templatetags/catalogue.py", "mark_safe(picture_html("):
+        "picture_html escapes the alt text, sizes and thumbnail paths; the rest is markup and MEDIA_URL",
+    ("shops/templatetags/catalogue.py", 'mark_safe("".join(out))'):
+        "product_tiles escapes titles, units, shop and place names and labels; URLs come from integer ids",
     ("logistics/qr.py", "mark_safe(svg)"):
         "segno writes the SVG; the data is a parcel code or our own URL, escaped by segno",
     ("monitoring/charts.py", "mark_safe("):

@@ -9,8 +9,8 @@ TABLES = ("ledger_journalentry", "ledger_journalline")
 CREATE = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'ledger entries are append-only: % on % refused', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'integrity_constraint_violation';
+    RAISE EXCEPTION USING MESSAGE = 'ledger entries are append-only: ' || TG_OP || ' on ' || TG_TABLE_NAME
+        || ' refused', ERRCODE = 'integrity_constraint_violation';
 END;
 $$ LANGUAGE plpgsql;
 """

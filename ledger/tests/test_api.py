@@ -67,6 +67,7 @@ def test_a_farmer_never_sees_another_shops_money(api_client, client):
     assert put.status_code == 404
     client.force_login(other)
     assert client.get(f"/seller/money/?shop={shop.slug}").status_code == 404
+    assert client.get(f"/seller/money/entries/?shop={shop.slug}").status_code == 404
     assert client.get(f"/seller/money/payouts/{payout.pk}/").status_code == 404
     assert client.get(f"/seller/money/payouts/{payout.pk}/statement.csv").status_code == 404
     assert client.get(f"/seller/money/{shop.slug}/payout-account/").status_code == 404
@@ -236,7 +237,8 @@ def test_list_endpoints_and_balance_page_have_fixed_query_counts(client, api_cli
 
         out = []
         for url, get in (("/api/v1/seller/ledger/", api_client.get), ("/api/v1/seller/payouts/", api_client.get),
-                         ("/api/v1/seller/balance/", api_client.get), ("/seller/money/", client.get)):
+                         ("/api/v1/seller/balance/", api_client.get), ("/seller/money/", client.get),
+                         ("/seller/money/entries/", client.get), ("/seller/money/payouts/", client.get)):
             with CaptureQueriesContext(connection) as ctx:
                 assert get(url, {"shop": shop.slug}).status_code == 200
             out.append(len(ctx))

@@ -18,7 +18,11 @@ def stars(value) -> str:
 
 @register.simple_tag
 def product_rating(product):
-    """`{% product_rating product as rating %}`: the product's average stars, one query."""
+    """`{% product_rating product as rating %}`: the product's average stars: `product.rating` when the view
+    loaded it (the product page does, through shops.signals.product_page), else one query."""
+    loaded = getattr(product, "rating", None)
+    if loaded is not None:
+        return loaded
     from logistics.selectors import product_ratings
 
     return product_ratings([product.pk])[product.pk]

@@ -4,7 +4,6 @@ harvests far ahead.
 
 - start_card_setup: the buyer's Stripe customer (made once) and a SetupIntent, recorded as a pending SavedCard;
   Stripe.js (confirmCardSetup) or the API confirms it with the card;
-- save_card_with_token: the site's own card form (a Stripe.js token) confirms it on the server;
 - record_card_setup / sync_card_setups: read a SetupIntent back; once it succeeded the card is attached to the
   customer (Stripe does it; a Stripe-compatible test server may not) and the row keeps its brand, last 4 and expiry;
 - remove_card: detached at Stripe; the row stays "removed" for what names it;
@@ -109,21 +108,6 @@ def sync_card_setups(*, buyer: User) -> int:
             log.warning("Could not read SetupIntent %s: %s", card.setup_intent_id, exc)
             break
     return done
-
-
-def save_card_with_token(*, buyer: User, token: str, consent: bool) -> SavedCard:
-    """The site's card form: a Stripe.js token confirms a new SetupIntent on the server."""
-    token = (token or "").strip()
-    if not token.startswith("tok_") or len(token) > 255:
-        raise ValidationError({"token": [_("The card details could not be read. Please enter them again.")]})
-    setup = start_card_setup(buyer=buyer, consent=consent)
-    card = SavedCard.objects.get(setup_intent_id=setup.id)
-    try:
-        gateway.confirm_setup_intent(setup.id, payment_method=gateway.card_payment_method(token))
-    except gateway.CardDeclined:
-        SavedCard.objects.filter(pk=card.pk).update(status=SavedCard.Status.REMOVED, removed_at=timezone.now())
-        raise
-    return record_card_setup(card=card)
 
 
 def usable_cards(buyer: User):

@@ -294,3 +294,17 @@ def test_an_order_not_authorised_again_expires_and_the_buyer_is_told(localstripe
     assert order.status == Order.Status.CANCELLED
     assert Notification.objects.filter(recipient=order.buyer, kind="order_expired").exists()
     assert Product.objects.get().stock == 10
+
+
+def test_the_seller_product_form_sells_by_weight(client):
+    product = ProductFactory()
+    client.force_login(product.shop.owner)
+    url = f"/seller/products/{product.pk}/"
+    data = {"title": product.title, "category": product.category_id, "unit": "piece", "unit_weight_kg": "2.5",
+            "price": "", "stock": "10", "min_order": "1", "pricing": "weight", "kg_price": "", "is_active": "on"}
+    response = client.post(url, data)
+    assert response.status_code == 200 and "price per kg" in response.content.decode()
+    response = client.post(url, {**data, "kg_price": "8.00"})
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.pricing, product.kg_price, product.price) == ("weight", Decimal("8.00"), Decimal("20.00"))

@@ -67,6 +67,7 @@ from .holds import (  # noqa: F401 (the services of presales, one import away)
 from .preorders import (  # noqa: F401 (the services of presales, one import away)
     cancel_preorder,
     capture_presale_order,
+    is_long_presale,
     place_preorder,
     release_for_failed_harvest,
     release_preorder,

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from accounts.models import Address, User
 from core.errors import ConflictError
 from orders import services as order_services
-from orders.models import Order, Payment
-from orders.payments import intents, refunds
+from orders.models import Order, Payment, SavedCard
+from orders.payments import cards, intents, refunds
 from shops.cache import bump_catalogue_version
 
 from .. import stripe_holds
@@ -41,6 +41,7 @@ from .common import (
     _new_order,
     _notify,
     _notify_managers,
+    _release_parts_to_shop,
     _require_manager,
     _whole,
     log,
@@ -59,8 +60,21 @@ def _presale_problem(presale: PreSale) -> str:
     return ""
 
 
+def is_long_presale(presale: PreSale, today=None) -> bool:
+    """The harvest starts more than LONG_PRESALE_DAYS away: a card authorisation would lapse before it ships."""
+    today = today or timezone.localdate()
+    return (presale.harvest_start - today).days > settings.LONG_PRESALE_DAYS
+
+
+def _check_saved_card(buyer: User, saved_card: SavedCard | None) -> None:
+    if saved_card is None or saved_card.buyer_id != buyer.pk or not saved_card.is_usable:
+        raise ValidationError({"saved_card": [_("Choose one of your saved cards (save one on your saved cards "
+                                                "page).")]})
+
+
 @transaction.atomic
-def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, quantity, payment: str) -> PreOrder:
+def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, quantity, payment: str,
+                   saved_card: SavedCard | None = None) -> PreOrder:
     """Order units of a coming harvest now. Capacity is taken last, with one conditional UPDATE (race-free).
 
     `payment`: "card" (authorised now on the card, charged when the farm ships: open the hold next),
@@ -72,12 +86,20 @@ def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, qu
     quantity = _whole(quantity, "quantity", 1, MAX_QUANTITY)
     if payment not in PreOrder.Payment.values:
         raise ValidationError({"payment": [_("Choose how to pay.")]})
-    online = payment in (PreOrder.Payment.CARD, PreOrder.Payment.ONLINE)
+    online = payment in (PreOrder.Payment.CARD, PreOrder.Payment.ONLINE, PreOrder.Payment.SAVED_CARD)
     if online and not intents.card_payments_enabled():
         raise ValidationError({"payment": [_("Online payment is not available right now. Please choose cash on "
                                              "delivery.")]})
     presale = PreSale.objects.select_related("product__shop__village").get(pk=presale.pk)
     product = presale.product
+    if payment == PreOrder.Payment.CARD and is_long_presale(presale):
+        raise ValidationError({"payment": [_("This harvest is more than %(days)d days away, longer than a card can "
+                                             "be held: choose a saved card (charged when the farm ships), Alipay "
+                                             "or WeChat Pay, or cash on delivery.") % {
+                                                 "days": settings.LONG_PRESALE_DAYS}]})
+    saved = payment == PreOrder.Payment.SAVED_CARD
+    if saved:
+        _check_saved_card(buyer, saved_card)
     _check_min_order(product, quantity)
     problem = _presale_problem(presale)
     if problem:
@@ -88,10 +110,14 @@ def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, qu
     order = _new_order(buyer=buyer, address=address, product=product, quantity=quantity, unit_price=presale.price,
                        payment_method=Order.PaymentMethod.STRIPE if online else Order.PaymentMethod.COD,
                        origin=Order.Origin.PRESALE)
+    # A saved card holds the pre-order at once (charged while the buyer is away when the farm ships).
     preorder = PreOrder.objects.create(
         presale=presale, order=order, buyer=buyer, quantity=quantity, unit_price=presale.price, payment=payment,
-        status=PS.PENDING if online else PS.CASH,
-        pay_by=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if online else None)
+        saved_card=saved_card if saved else None,
+        status=PS.AUTHORISED if saved else PS.PENDING if online else PS.CASH,
+        pay_by=now + timedelta(minutes=settings.ORDER_RESERVATION_MINUTES) if online and not saved else None)
+    if saved:
+        _release_parts_to_shop(list(order.shop_orders.select_for_update().order_by("id")))
 
     params = {"number": order.number, "product": product.title, "total": order.total,
               "start": presale.harvest_start, "end": presale.harvest_end,
@@ -107,11 +133,14 @@ def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, qu
         PreOrder.Payment.COD: gettext_lazy(
             "Pre-order %(number)s for %(product)s (harvest %(start)s to %(end)s): ¥%(total)s, paid in cash on "
             "delivery."),
+        PreOrder.Payment.SAVED_CARD: gettext_lazy(
+            "Pre-order %(number)s for %(product)s (harvest %(start)s to %(end)s): ¥%(total)s, charged to your saved "
+            "card when the farm ships."),
     }
     _notify(recipient=buyer, kind="presale_order_placed", link=link, params=params,
             subject=gettext_lazy("Pre-order %(number)s received"), body=bodies[payment],
             dedupe_key=f"presale_order_placed:{preorder.pk}")
-    if not online:
+    if not online or saved:
         _tell_shop_about_preorder(preorder, order)
 
     # Capacity last: the pre-sale row stays locked from this UPDATE to commit, so keep that short.
@@ -148,8 +177,11 @@ def capture_presale_order(*, order: Order) -> PreOrder:
     if not order.shop_orders.filter(status__in=SHIPPED_PARTS).exists():
         raise ConflictError(_("Pre-order %(number)s has not been shipped yet.") % {"number": order.number},
                             code="not_shipped")
-    payment = stripe_holds.held_payment(order)
-    status = stripe_holds.capture(payment=payment) if payment is not None else Payment.Status.CANCELLED
+    if preorder.payment == PreOrder.Payment.SAVED_CARD:
+        status = cards.charge_saved_card(order=order, card=preorder.saved_card, purpose="presale")
+    else:
+        payment = stripe_holds.held_payment(order)
+        status = stripe_holds.capture(payment=payment) if payment is not None else Payment.Status.CANCELLED
     if status == Payment.Status.SUCCEEDED:
         _sync_preorder(preorder.pk)
     else:

@@ -10,8 +10,10 @@ from presales.models import BuyingGroup, GroupDeal, GroupMember, PreOrder, PreSa
 from shops.tests.factories import ProductFactory
 
 
-def make_presale(*, product=None, capacity: int = 10, price: Decimal = Decimal("50.00"), starts_in: int = 30,
+def make_presale(*, product=None, capacity: int = 10, price: Decimal = Decimal("50.00"), starts_in: int = 5,
                  lasts: int = 15, **product_kwargs) -> PreSale:
+    """A pre-sale whose harvest starts `starts_in` days from today (within LONG_PRESALE_DAYS by default, so a card
+    can be authorised; further away, buyers pay with a saved card)."""
     product = product or ProductFactory(**{"price": Decimal("68.00"), "stock": 0, **product_kwargs})
     start = timezone.localdate() + timedelta(days=starts_in)
     return services.create_presale(actor=product.shop.owner, product=product, harvest_start=start,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.tests.factories import BuyerFactory, FarmerFactory, UserFactory
 from core import codes
 from shops import selectors, services
-from shops.cache import catalogue_version
+from shops.cache import LISTING_PRICES, catalogue, catalogue_version, product_scope
 from shops.models import LOT_PREFIX, HarvestLot, InputApplication, Product, Shop, ShopMember
 
 from .factories import (
@@ -144,14 +144,22 @@ class TestProducts:
         assert product.is_active is False
         assert HarvestLot.objects.filter(pk=lot.pk).exists()
 
-    def test_catalogue_version_moves_again_after_commit(self, django_capture_on_commit_callbacks):
+    def test_product_version_moves_again_after_commit(self, django_capture_on_commit_callbacks):
         product = ProductFactory()
+        scopes = [product_scope(product.pk), LISTING_PRICES]
         with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
             services.update_product(product=product, actor=product.shop.owner, price=Decimal("50.00"))
-            inside = catalogue_version()
-        # A list cached under `inside` by a reader before the commit can hold the old price:
-        # the version must move past it once the change is visible.
-        assert catalogue_version() > inside
+            inside = catalogue.current_many(scopes)
+        # A page cached under `inside` by a reader before the commit can hold the old price:
+        # the versions must move past it once the change is visible.
+        after = catalogue.current_many(scopes)
+        assert all(after[s] > inside[s] for s in scopes)
+
+    def test_a_product_edit_leaves_the_whole_catalogue_version_alone(self):
+        product = ProductFactory()
+        before = catalogue_version()
+        services.update_product(product=product, actor=product.shop.owner, price=Decimal("50.00"))
+        assert catalogue_version() == before
 
 
 class TestSanitise:

@@ -52,8 +52,6 @@
   function confirmOnServer(tokenId) {
     var data = new FormData();
     data.append('token', tokenId);
-    var consent = form.querySelector('[name=consent]');
-    if (consent && consent.checked) { data.append('consent', 'on'); }
     return fetch(d.confirmUrl, {
       method: 'POST', body: data, credentials: 'same-origin',
       headers: {'X-CSRFToken': csrfToken(), 'Accept': 'application/json'}

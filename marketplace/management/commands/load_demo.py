@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 DEMO_APPS = ["accounts", "shops", "orders", "logistics", "traceability", "monitoring", "notifications", "presales",
-             "demand"]
+             "demand", "ledger", "subscriptions"]
 
 
 class Command(BaseCommand):

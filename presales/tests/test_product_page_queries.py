@@ -1,0 +1,47 @@
+"""The product page loads its offers and rating in its view (shops.signals.product_page): a fixed number of
+queries whatever it shows, none of them from the templates."""
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from presales.tests.factories import make_deal, make_presale, start
+from shops import views
+from shops.tests.factories import ProductFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("card_payments_on")]
+
+# product, more from the shop, their photos, lots, pre-sales, group offers, open groups, rating
+PRODUCT_PAGE_QUERIES = 8
+
+
+def _product_with_everything():
+    product = ProductFactory(stock=50)
+    make_presale(product=product)
+    start(make_deal(product=product))
+    ProductFactory(shop=product.shop)  # "more from this shop"
+    return product
+
+
+def test_product_page_with_offers_has_a_fixed_number_of_queries(django_assert_max_num_queries):
+    product = _product_with_everything()
+    with django_assert_max_num_queries(PRODUCT_PAGE_QUERIES):
+        response = Client().get(product.get_absolute_url())
+    page = response.content.decode()
+    assert "Pre-order the coming harvest" in page and "Open groups" in page
+
+
+def test_product_page_templates_make_no_queries(monkeypatch):
+    product = _product_with_everything()
+    real = views.render
+    during_render = []
+
+    def counting_render(*args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            response = real(*args, **kwargs)
+        during_render.extend(q["sql"] for q in queries)
+        return response
+
+    monkeypatch.setattr(views, "render", counting_render)
+    assert Client().get(product.get_absolute_url()).status_code == 200
+    assert during_render == []
