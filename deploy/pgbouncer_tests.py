@@ -19,6 +19,7 @@ The subset covers each kind of statement the application sends:
 Browser tests are left out (they add a browser, not a query shape).
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,6 +65,7 @@ def main(argv: list[str]) -> int:
     finally:
         site.stop_all()
         drop_test_database(admin_url)
+        shutil.rmtree(site.root, ignore_errors=True)
     return status
 
 

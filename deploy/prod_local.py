@@ -318,17 +318,24 @@ def mqtt_reading(base: str, cert: str, journey: Journey, port: int) -> None:
     """The agent fits a sensor in the station's cold store (API); it publishes over MQTT; the bridge stores it."""
     from datetime import UTC, datetime
 
-    import paho.mqtt.publish as publish
+    import paho.mqtt.client as mqtt
 
     agent = journey.facts["agent"]
     created = agent.post(f"{base}/api/v1/sensors/", timeout=30, json={
         "name": "Rehearsal cold store", "kind": "store_temperature", "unit": "°C", "min_value": "0",
         "max_value": "8", "attached_to": {"kind": "cold_store", "id": journey.facts["station"]}})
-    check(created.status_code == 201, f"sensor made through the API ({created.status_code} {created.text[:200]})")
+    if created.status_code != 201:
+        raise RehearsalFailed(f"sensor not made: {created.status_code} {created.text[:300]}")
+    check(True, "an agent's cold-store sensor made through the API (its device key shown once)")
     sensor = created.json()
     now = datetime.now(UTC).replace(microsecond=0)
     payload = json.dumps({"key": sensor["key"], "readings": [{"time": now.isoformat(), "value": 4.5}]})
-    publish.single(f"farmgate/sensors/{sensor['id']}/readings", payload, qos=1, hostname="127.0.0.1", port=port)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"rehearsal-{secrets.token_hex(4)}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    client.publish(f"farmgate/sensors/{sensor['id']}/readings", payload, qos=1).wait_for_publish(timeout=10)
+    client.disconnect()
+    client.loop_stop()
     deadline = time.monotonic() + 30
     latest = None
     while not latest and time.monotonic() < deadline:

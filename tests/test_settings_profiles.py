@@ -76,10 +76,16 @@ def test_no_model_change_without_migration():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# Variables of the deployment profile that the tests below set themselves (a run through PgBouncer sets some).
+DEPLOYMENT_VARS = ("DATABASE_POOLER", "PGBOUNCER", "DB_CONN_MAX_AGE", "MEDIA_STORAGE", "LOG_FORMAT")
+
+
 def setting(expression: str, **env):
     """The value of a Python expression over django.conf.settings, in a fresh interpreter with `env`."""
     code = f"import json, django; django.setup(); from django.conf import settings; print(json.dumps({expression}))"
-    result = run(["-c", code], **env)
+    clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS + DEPLOYMENT_VARS}
+    result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, capture_output=True, text=True, timeout=120,
+                            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
