@@ -2,7 +2,7 @@
 imports ledger). Each booking is idempotent, so an event announced twice is booked once."""
 from django.dispatch import receiver
 
-from orders.events import order_paid, refund_recorded, shop_order_completed
+from orders.events import order_paid, paid_part_cancelled, refund_recorded, shop_order_completed
 from orders.payments.intents import payment_succeeded
 
 from . import services
@@ -26,3 +26,8 @@ def release_shop_order(sender, *, shop_order, **kwargs) -> None:
 @receiver(refund_recorded, dispatch_uid="ledger.book_refund")
 def book_refund(sender, *, refund, previous_status, **kwargs) -> None:
     services.book_refund(refund=refund, previous_status=previous_status)
+
+
+@receiver(paid_part_cancelled, dispatch_uid="ledger.book_cash_part_cancelled")
+def book_cash_part_cancelled(sender, *, shop_order, order, **kwargs) -> None:
+    services.book_cash_part_cancelled(shop_order=shop_order, order=order)

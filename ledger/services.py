@@ -256,6 +256,31 @@ def book_refund(*, refund: Refund, previous_status: str | None) -> None:
              lines=[(STRIPE_CLEARING, refund.amount), (REFUNDS, -refund.amount)])
 
 
+def book_cash_part_cancelled(*, shop_order: ShopOrder, order: Order) -> JournalEntry | None:
+    """A part of an order paid in cash is cancelled: its cash goes back to the buyer from the drawer of the
+    station that collected it, and what it earned is undone (goods, commission, shipping). Idempotent. A card
+    order's part is undone by its refund (book_refund) instead."""
+    if order.payment_method != Order.PaymentMethod.COD:
+        return None
+    earning = Earning.objects.select_for_update().filter(shop_order_id=shop_order.pk).first()
+    if earning is None:
+        return None
+    payment = order.payments.filter(provider=Payment.Provider.CASH, status=Payment.Status.SUCCEEDED).first()
+    goods = earning.goods - earning.refunded_goods
+    fee = earning.commission - earning.refunded_commission
+    shipping = earning.shipping - earning.refunded_shipping
+    earning.refunded_goods, earning.refunded_commission, earning.refunded_shipping = (
+        earning.goods, earning.commission, earning.shipping)
+    earning.save(update_fields=["refunded_goods", "refunded_shipping", "refunded_commission"])
+    which = "available" if earning.released_at else "pending"
+    drawer = station_cash(_station_of(payment.collected_by if payment else None))
+    return post(kind=E.REFUND, key=f"shop_order:{shop_order.pk}:cash_returned", shop_id=earning.shop_id,
+                order=order, shop_order=shop_order, payment=payment,
+                memo=_("Cancelled: ¥%(amount)s in cash goes back to the buyer") % {"amount": goods + shipping},
+                lines=[(shop_account(earning.shop_id, which), goods - fee), (COMMISSION, fee), (SHIPPING, shipping),
+                       (drawer, -(goods + shipping))])
+
+
 # --- Payout accounts --------------------------------------------------------------------------------------------------
 
 ACCOUNT_NUMBER = re.compile(r"^[0-9]{8,30}$")

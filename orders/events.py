@@ -15,3 +15,7 @@ shop_order_completed = Signal()
 
 # A Refund row was created or changed status: `refund`, `previous_status` (None when it was just created).
 refund_recorded = Signal()
+
+# A part of a paid order was cancelled (after any card refund was asked for): `shop_order`, `order`. A card
+# payment's refund is announced by refund_recorded; a cash order's money goes back to the buyer by hand.
+paid_part_cancelled = Signal()

@@ -16,6 +16,9 @@ from accounts.models import User
 from demand import demo as demand_demo
 from demand import selectors as demand_selectors
 from demand.models import DemandPost, Offer, SearchLog
+from ledger import demo as ledger_demo
+from ledger import reconcile
+from ledger.models import JournalEntry, Payout
 from logistics import demo as logistics_demo
 from logistics import selectors as logistics_selectors
 from logistics.models import Parcel, Shipment, Station
@@ -154,3 +157,13 @@ def test_traceability_demo_backfills_lots_recorded_before_the_trace_log():
     load(traceability_demo)
     kinds = list(TraceEvent.objects.filter(lot=lot).order_by("sequence").values_list("kind", flat=True))
     assert kinds[0] == K.HARVEST and kinds.count(K.INPUT) == lot.inputs.count()
+
+
+def test_ledger_demo_has_completed_sales_a_paid_payout_and_a_pending_one_and_is_idempotent():
+    load(orders_demo, logistics_demo, ledger_demo)
+    assert set(Payout.objects.values_list("status", flat=True)) == {"paid", "scheduled"}
+    assert JournalEntry.objects.filter(kind="release").count() >= 3
+    before = (Payout.objects.count(), JournalEntry.objects.count())
+    load(ledger_demo)
+    assert (Payout.objects.count(), JournalEntry.objects.count()) == before
+    assert reconcile.check() == []

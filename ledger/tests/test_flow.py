@@ -82,3 +82,13 @@ def test_payout_paid_and_failed():
     b.refresh_from_db()
     assert (b.available, b.scheduled, b.paid_out) == (0, 0, Decimal("47.50"))
     assert reconcile.check() == []
+
+
+def test_a_cancelled_part_of_a_cash_order_gives_its_cash_back_from_the_drawer():
+    order, agent = cash_sale(shops=2, price=Decimal("20.00"))
+    first, second = order.shop_orders.order_by("pk")
+    order_services.cancel_shop_order(shop_order=first, actor=first.shop.owner, reason="Hail")
+    assert balance(first.shop).pending == 0
+    assert balance(second.shop).pending == Decimal("38.00")
+    assert services.drawer_balance(agent.agent.station) == second.total
+    assert reconcile.check() == []
