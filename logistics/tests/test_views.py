@@ -2,6 +2,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 
 from logistics import services
@@ -39,7 +40,9 @@ def test_seller_packs_on_the_page_hands_over_and_gets_the_label(client, station)
     label = client.get(handed["Location"])
     html = label.content.decode()
     assert label.status_code == 200
-    assert parcel.code in html and parcel.destination_city in html and "@page{size:100mm 150mm" in html
+    assert parcel.code in html and parcel.destination_city in html and "css/label.css" in html
+    # The label's page size, in the stylesheet the page links (no inline style under the CSP).
+    assert "@page{size:100mm 150mm" in (settings.BASE_DIR / "static/css/label.css").read_text()
     assert html.count('<svg') == 1 + len(lines)  # the parcel's QR and one per lot
     assert all(line.product.lots.get().code in html for line in lines)
     order = part.order
