@@ -18,13 +18,54 @@ from core import ratelimit
 from core.net import client_ip
 from core.throttling import ScopedRateThrottle
 
-from . import selectors, services
+from . import codes, selectors, services
 from .models import Address, User
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    """Either `username` and `password`, or `phone` (or `email`) and the `code` sent to it."""
+
+    username = serializers.CharField(max_length=150, required=False)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, required=False,
+                                     style={"input_type": "password"})
+    phone = serializers.CharField(max_length=20, required=False,
+                                  help_text=_("A mainland mobile number, with `code`, instead of a password."))
+    email = serializers.EmailField(required=False, help_text=_("An e-mail address, with `code`, instead of a phone."))
+    code = serializers.CharField(max_length=12, required=False,
+                                 help_text=_("The 6-digit code from `POST /api/v1/auth/sms-code/`."))
+
+    def validate(self, data):
+        required = _("This field is required.")
+        if {"phone", "email", "code"} & data.keys():
+            errors = {}
+            if "code" not in data:
+                errors["code"] = [required]
+            if ("phone" in data) == ("email" in data):
+                errors["phone"] = [_("Give either a phone number or an e-mail address.")]
+            if {"username", "password"} & data.keys():
+                errors["non_field_errors"] = [_("Sign in with a password or with a code, not both.")]
+        else:
+            errors = {name: [required] for name in ("username", "password") if name not in data}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+class SignInCodeSerializer(serializers.Serializer):
+    """A mobile number or an e-mail address (one of them) to send a sign-in code to."""
+
+    phone = serializers.CharField(max_length=20, required=False,
+                                  help_text=_("A mainland mobile number: a code by SMS."))
+    email = serializers.EmailField(required=False, help_text=_("Or an e-mail address: a code by e-mail."))
+
+    def validate(self, data):
+        if ("phone" in data) == ("email" in data):
+            raise serializers.ValidationError({"phone": [_("Give either a phone number or an e-mail address.")]})
+        return data
+
+
+class SignInCodeSentSerializer(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -74,10 +115,17 @@ class TokenView(AuthThrottled, APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer})
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer},
+                   description=_("Sign in with `username` and `password`, or with `phone` (or `email`) and the "
+                                 "`code` sent by `POST /api/v1/auth/sms-code/`. The password lockout does not "
+                                 "stop a code; a code works once, for a few minutes and a few tries (400 on "
+                                 "`code` after that)."))
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if "code" in data.validated_data:
+            user = codes.sign_in_with_code(**data.validated_data, ip=client_ip(request))
+            return self._signed_in(request, user)
         # The plain HttpRequest, so that a lockout flag set by the axes backend reaches its middleware.
         user = authenticate(request._request, **data.validated_data)
         if user is None:
@@ -85,9 +133,31 @@ class TokenView(AuthThrottled, APIView):
                 {"non_field_errors": [_("Unable to sign in with the username and password given.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        return self._signed_in(request, user)
+
+    def _signed_in(self, request, user):
         token, expiry = services.issue_token(user=user)
         user_logged_in.send(sender=user.__class__, request=request._request, user=user)
         return Response(_token_response(token, expiry))
+
+
+class SignInCodeView(AuthThrottled, APIView):
+    """Send a one-time sign-in code by SMS to a mobile number (or by e-mail to an address), for `POST
+    /api/v1/auth/token/` `{"phone", "code"}`. The answer is the same whether or not the number has an account."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=SignInCodeSerializer, responses={202: SignInCodeSentSerializer})
+    def post(self, request):
+        data = SignInCodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            codes.send_sign_in_code(**data.validated_data, ip=client_ip(request))
+        except codes.CodeRequestsLimited as limited:
+            raise Throttled(wait=limited.retry_after)
+        return Response({"detail": codes.sent_message(channel="email" if "email" in data.validated_data else "sms")},
+                        status=status.HTTP_202_ACCEPTED)
 
 
 class TokenRefreshView(APIView):

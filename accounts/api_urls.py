@@ -8,6 +8,7 @@ router.register("addresses", api.AddressViewSet, basename="address")
 
 urlpatterns = [
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
+    path("auth/sms-code/", api.SignInCodeView.as_view(), name="api-sign-in-code"),
     path("auth/token/refresh/", api.TokenRefreshView.as_view(), name="api-token-refresh"),
     path("auth/logout/", api.LogoutView.as_view(), name="api-logout"),
     path("auth/logout-all/", api.LogoutAllView.as_view(), name="api-logout-all"),

@@ -1,6 +1,8 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from . import codes
 from .models import Address, User
 
 
@@ -39,3 +41,29 @@ class AddressForm(forms.ModelForm):
         fields = ("name", "phone", "province", "city", "district", "line", "postal_code", "is_default")
         widgets = {"phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
                    "postal_code": forms.TextInput(attrs={"inputmode": "numeric"})}
+
+
+class SignInCodeRequestForm(forms.Form):
+    """One box for a mobile number or an e-mail address; `contact` cleans to ("phone" | "email", value)."""
+
+    contact = forms.CharField(
+        label=_("Mobile number or e-mail"), max_length=254,
+        help_text=_("We send a 6-digit code to it by SMS or e-mail, if it belongs to an account."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}))
+
+    def clean_contact(self):
+        value = self.cleaned_data["contact"].strip()
+        if "@" in value:
+            forms.EmailField().clean(value)
+            return ("email", value)
+        try:
+            return ("phone", codes.mobile_number(value))
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class SignInCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("6-digit code"), max_length=6, min_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*",
+                                      "class": "big-input", "autofocus": True}))

@@ -3,6 +3,7 @@ from django.contrib.auth.hashers import acheck_password, check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
@@ -117,3 +118,28 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.province}{self.city}{self.district}{self.line}"
+
+
+class SignInCode(models.Model):
+    """A one-time sign-in code sent by SMS or e-mail (accounts.codes): one live code per user, stored only as a
+    keyed hash, dead after its expiry, its first good use or SIGN_IN_CODE_MAX_ATTEMPTS wrong tries."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("Email")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_code")
+    channel = models.CharField(_("channel"), max_length=5, choices=Channel.choices)
+    # "<salt>$<HMAC-SHA256 hex>", keyed with SECRET_KEY: never the code itself.
+    code_hash = models.CharField(_("code hash"), max_length=100)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sign-in code")
+        verbose_name_plural = _("sign-in codes")
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} code for {self.user_id}"

@@ -15,7 +15,9 @@ itself, not the balancer, and cannot choose its address with X-Forwarded-For):
 
 `GuardedModelBackend` (accounts.backends) applies 2 and 3 around Django's password check; a refusal is answered by
 `lockout_response`, the AXES_LOCKOUT_CALLABLE, as 429 with Retry-After (JSON under /api/, a page elsewhere).
-State lives in the cache: it is a brake, and a cache flush only releases it early.
+State lives in the cache: it is a brake, and a cache flush only releases it early. None of the three blocks
+sign-in with a one-time code by SMS or e-mail (accounts.codes, with limits of its own), which the locked-out page
+offers: whoever holds the account's phone or mailbox is never kept out by someone guessing its password.
 """
 import hashlib
 import math
@@ -139,6 +141,9 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": found.message}, status=429)
     else:
-        response = render(request, "accounts/locked_out.html", {"message": found.message}, status=429)
+        # The page offers sign-in with a code (accounts.codes), which this lock does not block; its views check `next`.
+        next_url = request.POST.get("next") or request.GET.get("next") or ""
+        response = render(request, "accounts/locked_out.html", {"message": found.message, "next": next_url},
+                          status=429)
     response["Retry-After"] = str(found.retry_after)
     return response

@@ -8,6 +8,8 @@ app_name = "accounts"
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/code/", views.sign_in_code_request, name="sign_in_code"),
+    path("login/code/enter/", views.sign_in_code_enter, name="sign_in_code_enter"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
     path("password/", auth_views.PasswordChangeView.as_view(

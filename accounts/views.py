@@ -1,4 +1,6 @@
-"""Sign-up, profile and addresses pages. Thin: forms validate shape, services do the writes."""
+"""Sign-up, sign-in with a code, profile and addresses pages. Thin: forms validate shape, services do the writes."""
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -6,6 +8,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,8 +18,11 @@ from core import ratelimit
 from core.forms import copy_errors
 from core.net import client_ip
 
-from . import selectors, services
-from .forms import AddressForm, ProfileForm, SignUpForm
+from . import codes, selectors, services
+from .forms import AddressForm, ProfileForm, SignInCodeForm, SignInCodeRequestForm, SignUpForm
+
+# The session remembers whom the code was asked for, between the two pages of sign-in with a code.
+CODE_FOR_SESSION_KEY = "sign_in_code_for"
 
 
 @require_http_methods(["GET", "POST"])
@@ -121,3 +128,66 @@ class PasswordResetView(auth_views.PasswordResetView):
         if not ratelimit.hit("password-reset-email", email, settings.RATE_LIMIT_PASSWORD_RESET).allowed:
             return redirect(self.get_success_url())  # the same answer as a sent link
         return super().form_valid(form)
+
+
+# --- Sign-in with a one-time code (accounts.codes): not blocked by the password lockout ----------------
+
+def _safe_next(request) -> str:
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return wanted
+    return ""
+
+
+def _with_next(url: str, next_url: str) -> str:
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_code_request(request):
+    """Ask for a code by SMS or e-mail; the next page takes it. The same answer whether or not an account exists."""
+    next_url = _safe_next(request)
+    form = SignInCodeRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        kind, value = form.cleaned_data["contact"]
+        try:
+            codes.send_sign_in_code(**{kind: value}, ip=client_ip(request))
+        except codes.CodeRequestsLimited as limited:
+            minutes = max(1, -(-limited.retry_after // 60))
+            form.add_error(None, ngettext(
+                "Too many codes were asked for. Please try again in %(minutes)d minute.",
+                "Too many codes were asked for. Please try again in %(minutes)d minutes.", minutes)
+                % {"minutes": minutes})
+            response = render(request, "accounts/sign_in_code_request.html", {"form": form, "next": next_url},
+                              status=429)
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+        except ValidationError as exc:
+            copy_errors(form, exc, rename={kind: "contact"})
+        else:
+            request.session[CODE_FOR_SESSION_KEY] = {kind: value}
+            messages.info(request, codes.sent_message(channel="email" if kind == "email" else "sms"))
+            return redirect(_with_next(reverse("accounts:sign_in_code_enter"), next_url))
+    return render(request, "accounts/sign_in_code_request.html", {"form": form, "next": next_url})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_code_enter(request):
+    """Enter the code; a good one signs in (whatever the password lockout says) and goes on to `next`."""
+    next_url = _safe_next(request)
+    wanted = request.session.get(CODE_FOR_SESSION_KEY)
+    if not isinstance(wanted, dict) or len(wanted) != 1 or not set(wanted) <= {"phone", "email"}:
+        return redirect(_with_next(reverse("accounts:sign_in_code"), next_url))
+    form = SignInCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = codes.sign_in_with_code(**wanted, code=form.cleaned_data["code"], ip=client_ip(request))
+        except ValidationError as exc:
+            copy_errors(form, exc)
+        else:
+            request.session.pop(CODE_FOR_SESSION_KEY, None)
+            login(request, user, backend="accounts.backends.GuardedModelBackend")
+            return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    return render(request, "accounts/sign_in_code_enter.html",
+                  {"form": form, "next": next_url, "sent_to": next(iter(wanted.values()))})

@@ -346,6 +346,14 @@ SIGNIN_ADDRESS_FAILURE_LIMIT = env.int("SIGNIN_ADDRESS_FAILURE_LIMIT", default=3
 # Cache-based limits per client address (core.ratelimit), on top of the API throttles.
 RATE_LIMIT_SIGNUP = env.str("RATE_LIMIT_SIGNUP", default="10/h")
 RATE_LIMIT_PASSWORD_RESET = env.str("RATE_LIMIT_PASSWORD_RESET", default="5/h")
+# Sign-in with a one-time code by SMS or e-mail (accounts.codes), which the password lockout does not block:
+# a code lives SIGN_IN_CODE_MINUTES and dies after SIGN_IN_CODE_MAX_ATTEMPTS tries; codes may be asked for
+# RATE_LIMIT_SIGN_IN_CODE times per phone number or e-mail address and RATE_LIMIT_SIGN_IN_CODE_ADDRESS times
+# per client address.
+SIGN_IN_CODE_MINUTES = env.int("SIGN_IN_CODE_MINUTES", default=10)
+SIGN_IN_CODE_MAX_ATTEMPTS = env.int("SIGN_IN_CODE_MAX_ATTEMPTS", default=5)
+RATE_LIMIT_SIGN_IN_CODE = env.str("RATE_LIMIT_SIGN_IN_CODE", default="5/h")
+RATE_LIMIT_SIGN_IN_CODE_ADDRESS = env.str("RATE_LIMIT_SIGN_IN_CODE_ADDRESS", default="20/h")
 
 # API tokens (django-rest-knox): stored hashed, expire, one per device; revoked by logout, by "sign out
 # everywhere" and by any password change.

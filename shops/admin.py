@@ -56,6 +56,9 @@ class ShopAdmin(admin.ModelAdmin):
     inlines = (ShopMemberInline,)
     actions = ("approve_verification", "reject_verification")
 
+    class Media:
+        css = {"all": ("css/admin.css",)}  # the photo's size: the CSP allows no style attributes
+
     def get_urls(self):
         own = [path("<int:shop_id>/licence/", self.admin_site.admin_view(self.licence_view),
                     name="shops_shop_licence")]
@@ -84,7 +87,7 @@ class ShopAdmin(admin.ModelAdmin):
         if not obj.pk or not obj.licence_photo:
             return _("None sent")
         url = reverse("admin:shops_shop_licence", args=[obj.pk])
-        return format_html('<a href="{}"><img src="{}" alt="{}" style="max-width:320px;height:auto"></a>',
+        return format_html('<a href="{}"><img src="{}" alt="{}" class="admin-licence-photo"></a>',
                            url, url, _("Licence or ID photo"))
 
     def save_model(self, request, obj, form, change):
@@ -142,7 +145,7 @@ class ProductImageInline(ReadOnlyInline):
     def preview(self, obj):
         name = (obj.thumbnails or {}).get("320")
         url = obj.image.storage.url(name) if name else obj.image.url
-        return format_html('<img src="{}" alt="{}" style="max-width:120px;height:auto">', url, obj.alt_text)
+        return format_html('<img src="{}" alt="{}" class="admin-photo-preview">', url, obj.alt_text)
 
 
 @admin.register(Product)
@@ -158,6 +161,9 @@ class ProductAdmin(admin.ModelAdmin):
               "perishable", "cold_chain", "season_mask", "origin", "organic", "green_food",
               "geographical_indication", "gtin", "is_active", "created_at", "updated_at")
     readonly_fields = tuple(f for f in fields if f != "is_active")
+
+    class Media:
+        css = {"all": ("css/admin.css",)}  # the photo previews' size: the CSP allows no style attributes
 
     def has_add_permission(self, request):
         return False  # sellers list products through the services

@@ -77,6 +77,15 @@ def test_templates_have_no_inline_script_style_or_handlers():
     assert not found, "Move these to static/js or static/css (CSP forbids them):\n" + "\n".join(found)
 
 
+def test_python_writes_no_style_attributes():
+    """HTML built in Python (format_html in admin displays, template tags) is held to the same policy."""
+    attribute = re.compile(r"""\sstyle\s*=\s*\\?["']""", re.IGNORECASE)
+    found = [f"{path.relative_to(BASE_DIR)}:{text.count(chr(10), 0, match.start()) + 1}"
+             for path in project_files("*.py") if "tests" not in path.relative_to(BASE_DIR).parts
+             for text in [path.read_text(encoding="utf-8")] for match in attribute.finditer(text)]
+    assert not found, "Use a class from a static stylesheet (admin: css/admin.css via Media):\n" + "\n".join(found)
+
+
 # Every `|safe` in a template and every `mark_safe(` in Python (path pattern, start of the expression), with the
 # reason the text is already safe. A new one fails this test until it is added here with its reason; prefer
 # `format_html`, `|rich_text` or escaping.
@@ -91,6 +100,8 @@ SAFE_ALLOWLIST = {
         "picture_html escapes the alt text, sizes and thumbnail paths; the rest is markup and MEDIA_URL",
     ("shops/templatetags/catalogue.py", 'mark_safe("".join(out))'):
         "product_tiles escapes titles, units, shop and place names and labels; URLs come from integer ids",
+    ("shops/templatetags/catalogue.py", "mark_safe(_options("):
+        "_options escapes every option's value and label; the counts are integers",
     ("logistics/qr.py", "mark_safe(svg)"):
         "segno writes the SVG; the data is a parcel code or our own URL, escaped by segno",
     ("monitoring/charts.py", "mark_safe("):
