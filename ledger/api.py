@@ -72,10 +72,13 @@ class EntrySerializer(serializers.ModelSerializer):
         fields = ("id", "time", "kind", "amount", "order_number", "shop_order", "payout", "memo")
 
 
-class EntryList(ListAPIView):
+class ShopRowsList(ListAPIView):
+    """A list of one shop's money rows (`?shop=<slug>`, a shop the user manages), paginated."""
+
     permission_classes = [permissions.IsAuthenticated]
-    serializer_class = EntrySerializer
     pagination_class = StandardPagination
+    model = None  # the rows' model, for the schema
+    rows_of = None  # selector: shop -> queryset
 
     @extend_schema(parameters=[SHOP_PARAM])
     def get(self, request, *args, **kwargs):
@@ -83,8 +86,14 @@ class EntryList(ListAPIView):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
-            return JournalEntry.objects.none()
-        return selectors.seller_entries(shop_or_404(self.request))
+            return self.model.objects.none()
+        return type(self).rows_of(shop_or_404(self.request))
+
+
+class EntryList(ShopRowsList):
+    serializer_class = EntrySerializer
+    model = JournalEntry
+    rows_of = staticmethod(selectors.seller_entries)
 
 
 class PayoutSerializer(serializers.ModelSerializer):
@@ -97,19 +106,10 @@ class PayoutSerializer(serializers.ModelSerializer):
                   "payee", "bank", "account_last4")
 
 
-class PayoutList(ListAPIView):
-    permission_classes = [permissions.IsAuthenticated]
+class PayoutList(ShopRowsList):
     serializer_class = PayoutSerializer
-    pagination_class = StandardPagination
-
-    @extend_schema(parameters=[SHOP_PARAM])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Payout.objects.none()
-        return selectors.payouts_of(shop_or_404(self.request))
+    model = Payout
+    rows_of = staticmethod(selectors.payouts_of)
 
 
 class PayoutDetail(RetrieveAPIView):
