@@ -4,6 +4,7 @@ Services: a test that needs PostgreSQL, Redis, a broker or a browser asks for it
 `require_service`; it is skipped when the service is absent, unless REQUIRE_SERVICES is set
 (CI sets it), in which case it fails loudly instead of hiding.
 """
+import contextlib
 import os
 import socket
 import subprocess
@@ -230,27 +231,19 @@ class LocalStripe:
             assert response.status == 200
 
 
-@pytest.fixture
-def localstripe(settings, tmp_path):
-    """A fresh localstripe server on a free loopback port; settings point Farmgate's Stripe client at it."""
-    port = free_port()
-    log = (tmp_path / "localstripe.log").open("w+b")
-    proc = subprocess.Popen([sys.executable, "-c", LOCALSTRIPE_CODE.format(port=port)], cwd=BASE_DIR,
-                            stdout=log, stderr=subprocess.STDOUT)
-    server = LocalStripe(port)
+@contextlib.contextmanager
+def _local_server(command: list[str], port: int, log_path: Path, *, name: str, wait: float):
+    """Run a test server on a loopback port until the block ends; fail with its log if it does not start."""
+    log = log_path.open("w+b")
+    proc = subprocess.Popen(command, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        while not port_open(server.url, port):
+        deadline = time.monotonic() + wait
+        while not port_open(f"http://127.0.0.1:{port}", port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
-                pytest.fail(f"localstripe did not start: {log.read().decode(errors='replace')[-2000:]}")
+                pytest.fail(f"{name} did not start: {log.read().decode(errors='replace')[-2000:]}")
             time.sleep(0.05)
-        settings.STRIPE_API_BASE = server.url
-        settings.STRIPE_JS_URL = server.js_url
-        settings.STRIPE_SECRET_KEY = server.secret_key
-        settings.STRIPE_PUBLISHABLE_KEY = server.publishable_key
-        settings.STRIPE_WEBHOOK_SECRET = server.webhook_secret
-        yield server
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -258,6 +251,21 @@ def localstripe(settings, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture
+def localstripe(settings, tmp_path):
+    """A fresh localstripe server on a free loopback port; settings point Farmgate's Stripe client at it."""
+    port = free_port()
+    with _local_server([sys.executable, "-c", LOCALSTRIPE_CODE.format(port=port)], port,
+                       tmp_path / "localstripe.log", name="localstripe", wait=20):
+        server = LocalStripe(port)
+        settings.STRIPE_API_BASE = server.url
+        settings.STRIPE_JS_URL = server.js_url
+        settings.STRIPE_SECRET_KEY = server.secret_key
+        settings.STRIPE_PUBLISHABLE_KEY = server.publishable_key
+        settings.STRIPE_WEBHOOK_SECRET = server.webhook_secret
+        yield server
 
 
 class MotoS3:
@@ -292,25 +300,9 @@ def moto_server(tmp_path_factory):
     executable = Path(sys.executable).with_name("moto_server")
     require_service("moto_server (pip install -r requirements-dev.txt)", executable.exists())
     port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w+b")
-    proc = subprocess.Popen([str(executable), "-H", "127.0.0.1", "-p", str(port)], cwd=BASE_DIR,
-                            stdout=log, stderr=subprocess.STDOUT)
-    server = MotoS3(port)
-    try:
-        deadline = time.monotonic() + 30
-        while not port_open(server.url, port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"moto_server did not start: {log.read().decode(errors='replace')[-2000:]}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with _local_server([str(executable), "-H", "127.0.0.1", "-p", str(port)], port,
+                       tmp_path_factory.mktemp("moto") / "moto.log", name="moto_server", wait=30):
+        yield MotoS3(port)
 
 
 @pytest.fixture

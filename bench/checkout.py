@@ -23,7 +23,10 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import ensure_database, free_port  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/farmgate_bench_checkout"
@@ -32,21 +35,6 @@ QUEUE = "bench-checkout"
 PLENTY = 1_000_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _prepare(buyer_count: int):
@@ -181,9 +169,9 @@ def run(buyers: int = 50, rounds: int = 5, scarce_stock: int = 60, workers: int 
                                            "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "TESTING", "LOG_LEVEL",
                                            "REDIS_URL", "CACHE_KEY_PREFIX", "CELERY_TASK_DEFAULT_QUEUE")})
     sys.path.insert(0, str(BASE_DIR))
-    _ensure_database(db_url)
+    ensure_database(db_url)
     products, buyer_rows = _prepare(buyers)
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     server = subprocess.Popen(
         [str(gunicorn), "config.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",

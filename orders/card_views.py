@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -42,12 +42,15 @@ class CardSetupOutSerializer(serializers.Serializer):
     publishable_key = serializers.CharField()
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, 409: OpenApiResponse(
+    description="Card payment is off, or the payment service refused")}))
 class PaymentMethodViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Your saved cards. POST starts saving one (a Stripe SetupIntent to confirm with Stripe.js or a Stripe SDK);
     it is listed once confirmed."""
 
     serializer_class = SavedCardSerializer
     permission_classes = [permissions.IsAuthenticated]
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return cards.usable_cards(self.request.user).order_by("-created_at", "-id")

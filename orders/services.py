@@ -642,6 +642,7 @@ def _cancel_part(order: Order, so: ShopOrder, reason: str, now) -> None:
     stock.release(stock.units_of(so.lines.all()))
     if order.status == OS.PAID:
         _refund(so, reason)
+        events.paid_part_cancelled.send(sender=ShopOrder, shop_order=so, order=order)
 
 
 @transaction.atomic

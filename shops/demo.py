@@ -376,21 +376,22 @@ def load(out) -> None:
         for item_seed, item in enumerate(spec.items, start=1):
             _product(shop, item, categories, farmers, shop_seed * 100 + item_seed)
             products += 1
-    _weighed_product(categories)
+    _weighed_product(categories, farmers)
     out.write(f"Demo catalogue: {len(SHOPS)} shops, {products + 1} products (farmers farmer to farmer9, "
               f"password '{DEMO_PASSWORD}').")
 
 
 # Sold by weight: ¥4.80 per kg, about 5 kg a melon, so ¥24.00 estimated each; weighed when the farm packs it.
-WEIGHED_TITLE = "麒麟西瓜（按重量）"
+WEIGHED = Item("麒麟西瓜（按重量）", "gourds", Product.Unit.PIECE, "5", "24.00", 40, (6, 7, 8), origin="山东潍坊寿光",
+               perishable=True, description="按实际重量计价：每公斤 4.80 元，约 5 公斤一个，打包时称重。",
+               lots=[Lot(2, 60, "2 号大棚")])
 
 
-def _weighed_product(categories: dict) -> None:
+def _weighed_product(categories: dict, farmers: dict) -> None:
     shop = Shop.objects.filter(name="老刘家大棚").first()
-    if shop is None or shop.products.filter(title=WEIGHED_TITLE).exists():
+    if shop is None:
         return
-    category = categories.get("gourds") or next(iter(categories.values()))
-    services.create_product(
-        shop=shop, actor=shop.owner, category=category, title=WEIGHED_TITLE, unit=Product.Unit.PIECE,
-        unit_weight_kg=Decimal("5.000"), pricing=Product.Pricing.WEIGHT, kg_price=Decimal("4.80"), stock=40,
-        origin="山东潍坊寿光", perishable=True, description="按实际重量计价：每斤 2.40 元，约 5 公斤一个，打包时称重。")
+    product = _product(shop, WEIGHED, categories, farmers, seed=999)
+    if not product.is_weighed:
+        services.update_product(product=product, actor=shop.owner, pricing=Product.Pricing.WEIGHT,
+                                kg_price=Decimal("4.80"))

@@ -1,12 +1,12 @@
 """/api/v1/boxes/ and /api/v1/subscriptions/: thin, validate, call a service or a selector, answer."""
 from decimal import Decimal
 
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from accounts.models import Address
@@ -66,17 +66,22 @@ class BoxUpdateSerializer(serializers.Serializer):
     delivery_weekday = serializers.IntegerField(min_value=0, max_value=6, required=False)
 
 
+CONFLICT = OpenApiResponse(description="Not possible now: the box is full or closed, an illegal status change, a "
+                                       "delivery already ordered ({\"detail\", \"code\"})")
+
 PREPARATION = inline_serializer("BoxPreparation", {
     "cutoff": serializers.DateField(), "delivery": serializers.DateField(), "boxes": serializers.IntegerField(),
     "skipped": serializers.IntegerField(), "products": serializers.ListField(child=serializers.DictField())})
 
 
+@extend_schema_view(create=extend_schema(responses={201: BoxSerializer, 409: CONFLICT}))
 class BoxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Standing-order boxes taking subscribers (`?mine=true`: the boxes of the shops you manage). A shop's manager
     creates one, changes it (PATCH: e.g. caps the boxes per delivery) and sees what to prepare next."""
 
     serializer_class = BoxSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    lookup_value_regex = r"[0-9]+"
 
     def _mine(self) -> bool:
         return self.request.query_params.get("mine") in ("1", "true") or self.action not in ("list", "retrieve")
@@ -101,7 +106,7 @@ class BoxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
             cutoff_weekday=data["cutoff_weekday"], delivery_weekday=data["delivery_weekday"],
             capacity=data["capacity"], items=[(products[i["product"]], i["quantity"]) for i in data["items"]])
 
-    @extend_schema(request=BoxUpdateSerializer, responses={200: BoxSerializer})
+    @extend_schema(request=BoxUpdateSerializer, responses={200: BoxSerializer, 409: CONFLICT})
     def partial_update(self, request, pk=None):
         box = get_object_or_404(selectors.boxes_for_seller(request.user), pk=pk)
         data = BoxUpdateSerializer(data=request.data, partial=True)
@@ -158,6 +163,7 @@ class ChangeSerializer(serializers.Serializer):
     payment_method = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
+@extend_schema_view(create=extend_schema(responses={201: SubscriptionSerializer, 409: CONFLICT}))
 class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                           viewsets.GenericViewSet):
     """Your standing orders. POST subscribes (409 when the box is full); skip a delivery, pause, resume, cancel;
@@ -165,6 +171,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
     serializer_class = SubscriptionSerializer
     permission_classes = [permissions.IsAuthenticated]
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return selectors.subscriptions_for_buyer(self.request.user)
@@ -174,7 +181,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         serializer.instance = services.subscribe(buyer=self.request.user, box=data["box"], address=data["address"],
                                                  payment_method=data.get("payment_method"))
 
-    @extend_schema(request=ChangeSerializer, responses={200: SubscriptionSerializer})
+    @extend_schema(request=ChangeSerializer, responses={200: SubscriptionSerializer, 409: CONFLICT})
     def partial_update(self, request, pk=None):
         subscription = self.get_object()
         data = ChangeSerializer(data=request.data)
@@ -194,7 +201,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def _answer(self, request):
         return Response(SubscriptionSerializer(self.get_object(), context={"request": request}).data)
 
-    @extend_schema(request=SkipSerializer, responses={200: SubscriptionSerializer})
+    @extend_schema(request=SkipSerializer, responses={200: SubscriptionSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def skip(self, request, pk=None):
         data = SkipSerializer(data=request.data)
@@ -203,19 +210,19 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                                delivery_date=data.validated_data["date"])
         return self._answer(request)
 
-    @extend_schema(request=None, responses={200: SubscriptionSerializer})
+    @extend_schema(request=None, responses={200: SubscriptionSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         services.pause_subscription(subscription=self.get_object(), actor=request.user)
         return self._answer(request)
 
-    @extend_schema(request=None, responses={200: SubscriptionSerializer})
+    @extend_schema(request=None, responses={200: SubscriptionSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         services.resume_subscription(subscription=self.get_object(), actor=request.user)
         return self._answer(request)
 
-    @extend_schema(request=None, responses={200: SubscriptionSerializer})
+    @extend_schema(request=None, responses={200: SubscriptionSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         services.cancel_subscription(subscription=self.get_object(), actor=request.user)
