@@ -17,50 +17,13 @@
   var d = form.dataset;
   var prefix = d.cardForm;
   var accepted = (d.acceptStatuses || 'succeeded processing').split(' ');
-  var errorBox = document.getElementById(prefix + '-error');
-  var statusBox = document.getElementById(prefix + '-status');
-  var button = document.getElementById(prefix + '-button');
-
-  function fail(message) {
-    errorBox.textContent = message || d.msgFailed;
-    statusBox.textContent = '';
-    button.disabled = false;
-  }
-
-  if (typeof window.Stripe !== 'function') {
-    button.disabled = true;
-    errorBox.textContent = d.msgNoStripe;
-    return;
-  }
-
-  var stripe = window.Stripe(d.publishableKey);
-  var card = stripe.elements().create('card');
-  card.mount('#card-element');
-
-  function csrfToken() {
-    return form.querySelector('[name=csrfmiddlewaretoken]').value;
-  }
-
-  function firstError(body) {
-    if (body.detail) { return body.detail; }
-    for (var key in body) {
-      if (Array.isArray(body[key]) && body[key].length) { return body[key][0]; }
-    }
-    return '';
-  }
+  var ui = window.FarmgateCard.setup(form, prefix);
+  if (!ui) { return; }
 
   function confirmOnServer(tokenId) {
     var data = new FormData();
     data.append('token', tokenId);
-    return fetch(d.confirmUrl, {
-      method: 'POST', body: data, credentials: 'same-origin',
-      headers: {'X-CSRFToken': csrfToken(), 'Accept': 'application/json'}
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) { throw new Error(firstError(body) || d.msgFailed); }
-        return body;
-      });
-    });
+    return ui.post(d.confirmUrl, data);
   }
 
   // The order status endpoint answers {"status"}; the hold status endpoint {"done","next_url"}.
@@ -83,27 +46,24 @@
 
   form.addEventListener('submit', function (event) {
     event.preventDefault();
-    if (button.disabled) { return; }
-    button.disabled = true;
-    errorBox.textContent = '';
-    statusBox.textContent = d.msgWorking;
-    stripe.createToken(card)
+    if (!ui.start()) { return; }
+    ui.stripe.createToken(ui.card)
       .then(function (result) {
         if (result.error || !result.token) { throw new Error((result.error && result.error.message) || d.msgCardError); }
         return confirmOnServer(result.token.id);
       })
       .then(function (intent) {
         if (intent.status === 'requires_action') {
-          return stripe.confirmCardPayment(intent.client_secret).then(function (result) {
+          return ui.stripe.confirmCardPayment(intent.client_secret).then(function (result) {
             if (result.error) { throw new Error(result.error.message || d.msgFailed); }
           });
         }
         if (accepted.indexOf(intent.status) === -1) { throw new Error(d.msgFailed); }
       })
       .then(function () {
-        statusBox.textContent = d.msgWaiting;
+        ui.statusBox.textContent = d.msgWaiting;
         waitUntilRecorded(Date.now() + 60000);
       })
-      .catch(function (error) { fail(error.message); });
+      .catch(function (error) { ui.fail(error.message); });
   });
 }());

@@ -8,49 +8,14 @@
   var form = document.querySelector('form[data-card-setup]');
   if (!form) { return; }
   var d = form.dataset;
-  var errorBox = document.getElementById('card-error');
-  var statusBox = document.getElementById('card-status');
-  var button = document.getElementById('card-button');
-
-  function fail(message) {
-    errorBox.textContent = message || d.msgFailed;
-    statusBox.textContent = '';
-    button.disabled = false;
-  }
-
-  if (typeof window.Stripe !== 'function') {
-    button.disabled = true;
-    errorBox.textContent = d.msgNoStripe;
-    return;
-  }
-  var stripe = window.Stripe(d.publishableKey);
-  var card = stripe.elements().create('card');
-  card.mount('#card-element');
-
-  function firstError(body) {
-    if (body.detail) { return body.detail; }
-    for (var key in body) {
-      if (Array.isArray(body[key]) && body[key].length) { return body[key][0]; }
-    }
-    return '';
-  }
+  var ui = window.FarmgateCard.setup(form, 'card');
+  if (!ui) { return; }
 
   form.addEventListener('submit', function (event) {
     event.preventDefault();
-    if (button.disabled) { return; }
-    button.disabled = true;
-    errorBox.textContent = '';
-    statusBox.textContent = d.msgWorking;
-    fetch(d.setupUrl, {
-      method: 'POST', body: new FormData(form), credentials: 'same-origin',
-      headers: {'X-CSRFToken': form.querySelector('[name=csrfmiddlewaretoken]').value, 'Accept': 'application/json'}
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) { throw new Error(firstError(body) || d.msgFailed); }
-        return body;
-      });
-    }).then(function (setup) {
-      return stripe.confirmCardSetup(setup.client_secret, {payment_method: {card: card}});
+    if (!ui.start()) { return; }
+    ui.post(d.setupUrl, new FormData(form)).then(function (setup) {
+      return ui.stripe.confirmCardSetup(setup.client_secret, {payment_method: {card: ui.card}});
     }).then(function (result) {
       if (result.error) { throw new Error(result.error.message || d.msgFailed); }
       return fetch(d.statusUrl, {credentials: 'same-origin', headers: {'Accept': 'application/json'}});
@@ -58,6 +23,6 @@
       return response.json();
     }).then(function (state) {
       window.location.assign(state.next_url || window.location.href);
-    }).catch(function (error) { fail(error.message); });
+    }).catch(function (error) { ui.fail(error.message); });
   });
 }());
