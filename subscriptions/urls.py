@@ -11,4 +11,6 @@ urlpatterns = [
     path("subscriptions/<int:pk>/change/", views.subscription_change, name="change"),
     path("subscriptions/<int:pk>/<str:action>/", views.subscription_action, name="action"),
     path("seller/boxes/", views.seller_boxes, name="seller_boxes"),
+    path("seller/boxes/new/", views.seller_box_create, name="seller_box_create"),
+    path("seller/boxes/<int:pk>/edit/", views.seller_box_edit, name="seller_box_edit"),
 ]

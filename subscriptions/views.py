@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ConflictError
 from core.forms import copy_errors
+from shops.selectors import shops_managed_by
 
 from . import schedule, selectors, services
-from .forms import CapacityForm, SkipForm, SubscribeForm
+from .forms import BoxEditForm, BoxForm, CapacityForm, SkipForm, SubscribeForm
 from .models import Box
 from .states import SS, can_move_subscription
 
@@ -137,4 +138,46 @@ def seller_boxes(request):
         return redirect("subscriptions:seller_boxes")
     plans = [{"plan": selectors.preparation(box), "form": CapacityForm(initial={"capacity": box.capacity})}
              for box in boxes]
-    return render(request, "subscriptions/seller_boxes.html", {"plans": plans})
+    shops = list(shops_managed_by(request.user).order_by("name"))
+    return render(request, "subscriptions/seller_boxes.html", {"plans": plans, "shops": shops})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def seller_box_create(request):
+    """A new box for one of the shops the user manages (`?shop=<slug>`; another shop is a 404)."""
+    shop = get_object_or_404(shops_managed_by(request.user), slug=request.GET.get("shop") or "")
+    form = BoxForm(request.POST if request.method == "POST" else None, shop=shop)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.create_box(shop=shop, actor=request.user, title=data["title"], description=data["description"],
+                                kind=data["kind"], price=data["price"], frequency=data["frequency"],
+                                cutoff_weekday=data["cutoff_weekday"], delivery_weekday=data["delivery_weekday"],
+                                capacity=data["capacity"], items=data["items"])
+        except ValidationError as exc:
+            copy_errors(form, exc)
+        else:
+            messages.success(request, _("Your box is on offer."))
+            return redirect("subscriptions:seller_boxes")
+    return render(request, "subscriptions/seller_box_form.html", {"form": form, "shop": shop})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def seller_box_edit(request, pk: int):
+    """Change a box's cap, whether it takes subscribers, and (the farm's choice) its price."""
+    box = get_object_or_404(selectors.boxes_for_seller(request.user), pk=pk)
+    initial = {"capacity": box.capacity, "is_active": box.is_active, "price": box.price}
+    form = BoxEditForm(request.POST if request.method == "POST" else None, box=box, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_box(box=box, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            copy_errors(form, exc)
+        except ConflictError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("subscriptions:seller_boxes")
+    return render(request, "subscriptions/seller_box_edit.html", {"form": form, "box": box})

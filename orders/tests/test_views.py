@@ -311,3 +311,8 @@ def test_a_line_keeps_the_unit_code_and_pages_show_its_name(buyer_client, buyer)
     order = place(buyer=buyer, lines=[(product, 3)])
     assert order.shop_orders.get().lines.get().unit == "jin"
     assert "3 jin (500 g)" in buyer_client.get(f"/orders/{order.number}/").content.decode()
+
+
+def test_the_order_list_links_to_standing_orders_and_saved_cards(buyer_client):
+    html = buyer_client.get("/orders/").content.decode()
+    assert 'href="/subscriptions/"' in html and 'href="/account/cards/"' in html

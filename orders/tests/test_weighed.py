@@ -308,3 +308,19 @@ def test_the_seller_product_form_sells_by_weight(client):
     assert response.status_code == 302
     product.refresh_from_db()
     assert (product.pricing, product.kg_price, product.price) == ("weight", Decimal("8.00"), Decimal("20.00"))
+
+
+def test_the_sellers_order_page_shows_the_estimate_then_the_weight_and_final_price(client):
+    order = place(lines=[(weighed_product(), 3)])  # about 6 kg, ¥72.00 estimated
+    part = accepted(order)
+    client.force_login(part.shop.owner)
+    page = client.get(f"/seller/orders/{part.pk}/").content.decode()
+    assert "about 6 kg" in page and "about ¥72.00" in page and "weighed" not in page
+    line = part.lines.get()
+    pack(part, {line.pk: "5.5"})  # 5.5 kg x ¥12 = ¥66.00
+    page = client.get(f"/seller/orders/{part.pk}/").content.decode()
+    assert "weighed 5.500 kg" in page and "¥66.00" in page and "(estimate ¥72.00)" in page
+    buyer_page = client.get(f"/orders/{order.number}/")
+    assert buyer_page.status_code in (302, 404)  # the farmer does not see the buyer's page
+    client.force_login(order.buyer)
+    assert "weighed 5.500 kg" in client.get(order.get_absolute_url()).content.decode()

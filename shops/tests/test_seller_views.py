@@ -510,3 +510,9 @@ def test_farmer_opens_a_shop_and_adds_a_product_with_a_photo_on_a_phone(browser_
     product.refresh_from_db()
     assert product.stock == 35
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_the_shop_list_links_to_the_farms_boxes(client):
+    client.force_login(FarmerFactory())
+    html = client.get(reverse("shops:seller_shops")).content.decode()
+    assert 'href="/seller/boxes/"' in html
