@@ -71,3 +71,21 @@ def test_card_sale_to_payout_and_statement(localstripe, client):
     balance.refresh_from_db()
     assert balance.available == Decimal("-167.20") and balance.paid_out == Decimal("167.20")
     assert reconcile.check() == []
+
+
+def test_a_weighed_card_order_is_booked_at_the_captured_amount_not_the_authorised_most(
+        localstripe, django_capture_on_commit_callbacks):
+    from ledger.models import Earning
+    from orders.tests.test_weighed import accepted, authorised_order, pack, weighed_product
+
+    order = authorised_order([(weighed_product(kg_price="12.00", piece_kg="2.000"), 3)])
+    assert not Earning.objects.exists()  # an authorisation is not money in
+    part = accepted(order)
+    with django_capture_on_commit_callbacks(execute=True):
+        pack(part, {part.lines.get().pk: "5.5"})  # 5.5 kg x 12.00 = 66.00, against a most of 79.20
+    order.refresh_from_db()
+    earning = Earning.objects.get(shop_order=part)
+    assert earning.goods == Decimal("66.00") and order.total < order.max_total
+    assert ShopBalance.objects.get(shop=part.shop).pending > 0
+    # The receipt booked is the captured payment; every payment has its entries and the ledger balances.
+    assert reconcile.check() == []
