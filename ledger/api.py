@@ -3,7 +3,6 @@ adjustments for staff; stations' cash for agents. Thin: serializers check the sh
 (another shop's balance, entry or payout is a 404), services do every write."""
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Sum
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -267,21 +266,13 @@ class CashSerializer(serializers.Serializer):
     remitted = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-def cash_position(station) -> dict:
-    pending = services.pending_remittances(station)
-    remitted = (CashRemittance.objects.filter(station=station, status=CashRemittance.Status.CONFIRMED)
-                .aggregate(s=Sum("amount"))["s"]) or 0
-    return {"station": station.pk, "held": services.drawer_balance(station) - pending, "pending": pending,
-            "remitted": remitted}
-
-
 class AgentCashView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses=CashSerializer)
     def get(self, request):
         station = services.station_of_agent(request.user)
-        return Response(CashSerializer(cash_position(station)).data)
+        return Response(CashSerializer(selectors.cash_position(station)).data)
 
 
 class RemittanceSerializer(serializers.ModelSerializer):

@@ -5,12 +5,11 @@ to the fen (0.01 CNY) with ROUND_HALF_UP: 0.125 -> 0.13, 0.135 -> 0.14, -0.125 -
 It is the rule core.money.quantize uses for prices, so a sale and its commission round the same way; nothing in
 ledger rounds any other way (ledger/tests/test_money.py pins it).
 """
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-FEN = Decimal("0.01")
+from core.money import CENT as FEN
+from core.money import quantize as to_fen
+
 ZERO = Decimal("0.00")
 
-
-def to_fen(amount: Decimal | int | str) -> Decimal:
-    """Round to the fen, half up (away from zero)."""
-    return Decimal(amount).quantize(FEN, rounding=ROUND_HALF_UP)
+__all__ = ["FEN", "ZERO", "to_fen"]

@@ -1,12 +1,17 @@
 """Reads for the money pages and the API; the one place that scopes ledger rows to the user."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from accounts.models import User
 from shops.models import Shop, ShopMember
 
+from . import services
+from .commission import default_rate
 from .models import CashRemittance, JournalEntry, Payout, PayoutBatch, ShopBalance
+from .money import ZERO, to_fen
 
 E = JournalEntry.Kind
 # What a seller sees in their entries: the moves of their own money (a release or a confirmed transfer moves
@@ -58,16 +63,11 @@ def money_summary(shop: Shop) -> dict:
     """The balance page's head in one small query (written out: the page's budget is tight, and the ORM takes
     longer to build it than the database to answer): the balances, the shop's commission rate now (the default
     unless a shop rule applies; see ledger.commission) and whether the shop has a payout account."""
-    from django.db import connection
-    from django.utils import timezone
-
-    from .commission import default_rate
-    from .money import ZERO
-
     with connection.cursor() as cursor:
         cursor.execute(SUMMARY_SQL, {"shop": shop.pk, "now": timezone.now()})
         pending, available, scheduled, paid_out, rate, has_account = cursor.fetchone()
-    money = [ZERO if value is None else value for value in (pending, available, scheduled, paid_out)]
+    # Two places whatever the driver hands back (SQLite answers raw SQL on decimals with floats).
+    money = [ZERO if value is None else to_fen(str(value)) for value in (pending, available, scheduled, paid_out)]
     return {"pending": money[0], "available": money[1], "scheduled": money[2], "paid_out": money[3],
             "rate": default_rate() if rate is None else rate, "has_account": bool(has_account)}
 
@@ -126,3 +126,12 @@ def batch_payouts(batch: PayoutBatch) -> QuerySet[Payout]:
 
 def remittances_of(station_id: int) -> QuerySet[CashRemittance]:
     return CashRemittance.objects.filter(station_id=station_id).order_by("-created_at", "-id")
+
+
+def cash_position(station) -> dict:
+    """A station's cash: held in the drawer (not yet handed over), handed over and waiting for staff, confirmed."""
+    pending = services.pending_remittances(station)
+    remitted = (CashRemittance.objects.filter(station=station, status=CashRemittance.Status.CONFIRMED)
+                .aggregate(s=Sum("amount"))["s"]) or ZERO
+    return {"station": station.pk, "held": services.drawer_balance(station) - pending, "pending": pending,
+            "remitted": to_fen(remitted)}

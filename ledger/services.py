@@ -535,14 +535,14 @@ def drawer_balance(station: Station) -> Decimal:
     from django.db.models import Sum
 
     total = JournalLine.objects.filter(account__code=station_cash(station.pk)).aggregate(s=Sum("amount"))["s"]
-    return total or ZERO
+    return to_fen(total or ZERO)  # SQLite sums decimals as floats
 
 
 def pending_remittances(station: Station) -> Decimal:
     from django.db.models import Sum
 
-    return (CashRemittance.objects.filter(station=station, status=CashRemittance.Status.PENDING)
-            .aggregate(s=Sum("amount"))["s"] or ZERO)
+    return to_fen(CashRemittance.objects.filter(station=station, status=CashRemittance.Status.PENDING)
+                  .aggregate(s=Sum("amount"))["s"] or ZERO)
 
 
 @transaction.atomic

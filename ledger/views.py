@@ -15,7 +15,7 @@ from core.forms import copy_errors
 from shops.models import Shop
 
 from . import selectors, services
-from .api import cash_position, csv_response
+from .api import csv_response
 from .forms import CashCountForm, PayoutAccountForm, RemitForm
 from .models import CashCount, CashRemittance, JournalEntry, Payout, PayoutAccount
 from .statements import statement_csv
@@ -134,7 +134,8 @@ def agent_cash(request):
         except ConflictError as exc:
             (count_form if "count" in request.POST else remit_form).add_error(None, exc.message)
     return render(request, "ledger/agent_cash.html", {
-        "station": station, "cash": cash_position(station), "count_form": count_form, "remit_form": remit_form,
+        "station": station, "cash": selectors.cash_position(station), "count_form": count_form,
+        "remit_form": remit_form,
         "remittances": list(selectors.remittances_of(station.pk)[:10]),
         "counts": list(CashCount.objects.filter(station=station).order_by("-created_at", "-id")[:5]),
     })

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from ledger import selectors
 from ledger.models import CashRemittance, JournalEntry, Payout, PayoutAccount, ShopBalance
 from logistics.tests.factories import StationFactory, agent_at, staff
 from shops.tests.factories import ProductFactory
@@ -71,3 +72,20 @@ def test_staff_page_is_hidden_from_farmers(client):
     shop, _order = completed_shop()
     client.force_login(shop.owner)
     assert client.get("/staff/money/").status_code == 404
+
+
+def test_money_pages_show_amounts_to_the_fen_whatever_the_database_answers(client):
+    """SQLite answers sums and raw SQL on decimals with floats (¥202.35000000000005 was shown); amounts are fen."""
+    agent = None
+    for price in ("19.90", "33.30", "0.70"):
+        order, agent = cash_sale(agent, price=Decimal(price))
+    complete(order.shop_orders.get())
+    station = agent.agent.station
+    cash = selectors.cash_position(station)
+    summary = selectors.money_summary(order.shop_orders.get().shop)
+    for amount in (*cash.values(), *(summary[k] for k in ("pending", "available", "scheduled", "paid_out"))):
+        if isinstance(amount, Decimal):
+            assert amount.as_tuple().exponent == -2, amount
+    client.force_login(agent)
+    html = client.get("/agent/cash/").content.decode()
+    assert f"¥{cash['held']}<" in html and "0000" not in html.split("In the drawer")[1][:200]
