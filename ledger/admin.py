@@ -26,7 +26,7 @@ class LineInline(ReadOnlyInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "kind", "shop", "shop_amount", "order", "memo")
+    list_display = ("id", "created_at", "kind", "shop", "shop_amount", "order", "memo_text")
     list_filter = ("kind",)
     list_select_related = ("shop", "order")
     search_fields = ("key", "order__number", "shop__slug")

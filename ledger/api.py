@@ -65,6 +65,7 @@ class EntrySerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", default=None)
     shop_order = serializers.IntegerField(source="shop_order_id")
     payout = serializers.IntegerField(source="payout_id")
+    memo = serializers.CharField(source="memo_text")
 
     class Meta:
         model = JournalEntry

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from logistics.models import Station
@@ -80,6 +81,16 @@ class Account(models.Model):
         return self.code
 
 
+def memo_text(memo: str, params: dict) -> str:
+    """An entry's memo in the active language: the stored English message id, translated, with its values."""
+    if not params:
+        return gettext(memo) if memo else ""
+    try:
+        return gettext(memo) % params
+    except (KeyError, TypeError, ValueError):
+        return memo % params
+
+
 class JournalEntry(AppendOnlyModel):
     """One money event, written once. `shop_amount` is the shop's net change (positive: the shop is owed more)."""
 
@@ -102,7 +113,10 @@ class JournalEntry(AppendOnlyModel):
     # Idempotency: the event this entry books ("payment:12:capture"); booking it again finds this row.
     key = models.CharField(max_length=80, unique=True)
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # What happened, in words: an English message id with its values, translated for each reader (memo_text);
+    # a staff adjustment's reason is kept as written.
     memo = models.CharField(_("memo"), max_length=200, blank=True)
+    memo_params = models.JSONField(_("memo values"), default=dict, blank=True)
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     shop_amount = money_field(_("amount for the shop"))
     order = models.ForeignKey(Order, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -121,6 +135,10 @@ class JournalEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+    @property
+    def memo_text(self) -> str:
+        return memo_text(self.memo, self.memo_params)
 
 
 class JournalLine(AppendOnlyModel):

@@ -73,8 +73,8 @@ def ensure_balance(shop_id: int) -> None:
     ShopBalance.objects.get_or_create(shop_id=shop_id)
 
 
-def post(*, kind: str, key: str, lines: Iterable[tuple[str, Decimal]], memo: str = "", shop_id: int | None = None,
-         **links) -> JournalEntry | None:
+def post(*, kind: str, key: str, lines: Iterable[tuple[str, Decimal]], memo: str = "", memo_params: dict | None = None,
+         shop_id: int | None = None, **links) -> JournalEntry | None:
     """Write one balanced entry (None when `key` is booked already, or nothing moves)."""
     if JournalEntry.objects.filter(key=key).exists():
         return None
@@ -103,6 +103,7 @@ def post(*, kind: str, key: str, lines: Iterable[tuple[str, Decimal]], memo: str
             if accounts[code].kind == K.SHOP_PAYOUTS:
                 changes[accounts[code].shop_id]["paid_out"] = amount
     entry = JournalEntry.objects.create(kind=kind, key=key, memo=str(memo)[:200], shop_id=shop_id,
+                                        memo_params={k: str(v) for k, v in (memo_params or {}).items()},
                                         shop_amount=shop_amount, **links)
     JournalLine.objects.bulk_create([JournalLine(entry=entry, account=accounts[code], amount=amount)
                                      for code, amount in merged.items()])

@@ -10,7 +10,7 @@ from shops.models import Shop, ShopMember
 
 from . import services
 from .commission import default_rate
-from .models import CashRemittance, JournalEntry, Payout, PayoutBatch, ShopBalance
+from .models import CashRemittance, JournalEntry, Payout, PayoutBatch, ShopBalance, memo_text
 from .money import ZERO, to_fen
 
 E = JournalEntry.Kind
@@ -18,8 +18,8 @@ E = JournalEntry.Kind
 # nothing of theirs).
 SELLER_KINDS = (E.SALE, E.COMMISSION, E.REFUND, E.PAYOUT, E.PAYOUT_FAILED, E.ADJUSTMENT)
 # What a list of entries shows (pages, API, statements): the rest of an entry (and of its order) stays unread.
-ENTRY_FIELDS = ("id", "kind", "created_at", "memo", "shop_id", "shop_amount", "order_id", "order__number",
-                "shop_order_id", "payout_id")
+ENTRY_FIELDS = ("id", "kind", "created_at", "memo", "memo_params", "shop_id", "shop_amount", "order_id",
+                "order__number", "shop_order_id", "payout_id")
 
 
 def money_shops(user: User) -> QuerySet[Shop]:
@@ -91,9 +91,12 @@ def seller_entries(shop: Shop) -> QuerySet[JournalEntry]:
 
 def latest_entry_rows(shop: Shop, limit: int) -> list[dict]:
     """The newest `limit` entries as plain rows (the balance page: no model instances to build)."""
-    return list(JournalEntry.objects.filter(shop=shop, kind__in=SELLER_KINDS).order_by("-id")
-                .values("id", "kind", "created_at", "memo", "shop_amount", "order_id", "shop_order_id",
+    rows = list(JournalEntry.objects.filter(shop=shop, kind__in=SELLER_KINDS).order_by("-id")
+                .values("id", "kind", "created_at", "memo", "memo_params", "shop_amount", "order_id", "shop_order_id",
                         "order__number")[:limit])
+    for row in rows:
+        row["memo"] = memo_text(row["memo"], row["memo_params"])  # in the reader's language
+    return rows
 
 
 def payouts_of(shop: Shop) -> QuerySet[Payout]:

@@ -23,7 +23,7 @@ def statement_rows(payout: Payout):
     yield [_("time"), _("kind"), _("order"), _("memo"), _("amount")]
     for entry in selectors.statement_entries(payout):
         yield [timezone.localtime(entry.created_at).isoformat(timespec="seconds"), entry.kind,
-               entry.order.number if entry.order_id else "", entry.memo, str(entry.shop_amount)]
+               entry.order.number if entry.order_id else "", entry.memo_text, str(entry.shop_amount)]
     yield [_("Payout"), payout.get_status_display(), payout.reference, f"****{payout.account_last4}",
            str(payout.amount)]
 

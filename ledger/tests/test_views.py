@@ -89,3 +89,20 @@ def test_money_pages_show_amounts_to_the_fen_whatever_the_database_answers(clien
     client.force_login(agent)
     html = client.get("/agent/cash/").content.decode()
     assert f"¥{cash['held']}<" in html and "0000" not in html.split("In the drawer")[1][:200]
+
+
+def test_entries_read_in_the_readers_language_whatever_language_wrote_them(client):
+    from django.utils import translation
+
+    with translation.override("en"):
+        order, _agent = cash_sale()
+    part = order.shop_orders.get()
+    complete(part)
+    client.force_login(part.shop.owner)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(f"/seller/money/?shop={part.shop.slug}").content.decode()
+    assert f"销售，订单 {order.number}" in html
+    assert "Sale, order" not in html and "Commission on" not in html
+    with translation.override("en"):
+        entry = JournalEntry.objects.filter(shop_order=part, kind=JournalEntry.Kind.SALE).get()
+        assert entry.memo_text == f"Sale, order {order.number}"
