@@ -32,7 +32,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from core.errors import ConflictError
@@ -119,10 +119,10 @@ def book_payment_received(*, payment: Payment, amount: Decimal | None = None) ->
     amount = payment.amount if amount is None else amount
     if payment.provider == Payment.Provider.CASH:
         debit, kind = station_cash(_station_of(payment.collected_by)), E.CASH
-        memo = N_("Cash collected for order %(number)s")
+        memo = gettext_noop("Cash collected for order %(number)s")
     else:
         debit, kind = STRIPE_CLEARING, E.CAPTURE
-        memo = N_("Card payment for order %(number)s")
+        memo = gettext_noop("Card payment for order %(number)s")
     return post(kind=kind, key=f"payment:{payment.pk}:received", memo=memo,
                 memo_params={"number": payment.order.number}, payment=payment,
                 order_id=payment.order_id, lines=[(debit, amount), (BUYER_FUNDS, -amount)])
@@ -153,13 +153,13 @@ def _book_sale(so: ShopOrder, order: Order, at: datetime) -> Earning | None:
     pending = shop_account(so.shop_id, "pending")
     params = {"number": order.number}
     post(kind=E.SALE, key=f"shop_order:{so.pk}:sale", shop_id=so.shop_id, order=order, shop_order=so,
-         memo=N_("Sale, order %(number)s"), memo_params=params,
+         memo=gettext_noop("Sale, order %(number)s"), memo_params=params,
          lines=[(BUYER_FUNDS, goods), (pending, -goods)])
     post(kind=E.SHIPPING, key=f"shop_order:{so.pk}:shipping", shop_id=so.shop_id, order=order, shop_order=so,
-         memo=N_("Shipping, order %(number)s"), memo_params=params,
+         memo=gettext_noop("Shipping, order %(number)s"), memo_params=params,
          lines=[(BUYER_FUNDS, shipping), (SHIPPING, -shipping)])
     post(kind=E.COMMISSION, key=f"shop_order:{so.pk}:commission", shop_id=so.shop_id, order=order, shop_order=so,
-         memo=N_("Commission on ¥%(goods)s, order %(number)s"),
+         memo=gettext_noop("Commission on ¥%(goods)s, order %(number)s"),
          memo_params={"goods": goods, "number": order.number},
          lines=[(pending, fee), (COMMISSION, -fee)])
     return earning
@@ -175,7 +175,7 @@ def release_shop_order(*, shop_order: ShopOrder) -> JournalEntry | None:
     net = earning.net
     return post(kind=E.RELEASE, key=f"shop_order:{shop_order.pk}:release", shop_id=earning.shop_id,
                 order_id=shop_order.order_id, shop_order=shop_order,
-                memo=N_("Delivered and completed: now available"),
+                memo=gettext_noop("Delivered and completed: now available"),
                 lines=[(shop_account(earning.shop_id, "pending"), net),
                        (shop_account(earning.shop_id, "available"), -net)])
 
@@ -196,7 +196,7 @@ def _book_refund(refund: Refund, sequence: int) -> None:
     if earning is None:
         # Money that never became a sale (a second payment, a payment after the order was cancelled).
         post(kind=E.REFUND, key=key, refund=refund, order_id=order_id, payment_id=refund.payment_id,
-             memo=N_("Refund of a payment"), lines=[(BUYER_FUNDS, amount), (REFUNDS, -amount)])
+             memo=gettext_noop("Refund of a payment"), lines=[(BUYER_FUNDS, amount), (REFUNDS, -amount)])
         return
     goods_left = earning.goods - earning.refunded_goods
     fee_left = earning.commission - earning.refunded_commission
@@ -213,7 +213,7 @@ def _book_refund(refund: Refund, sequence: int) -> None:
     which = "available" if earning.released_at else "pending"
     post(kind=E.REFUND, key=key, refund=refund, shop_id=earning.shop_id, order_id=order_id,
          shop_order_id=refund.shop_order_id, payment_id=refund.payment_id,
-         memo=N_("Refund of ¥%(amount)s to the buyer"), memo_params={"amount": amount},
+         memo=gettext_noop("Refund of ¥%(amount)s to the buyer"), memo_params={"amount": amount},
          lines=[(shop_account(earning.shop_id, which), goods - fee), (COMMISSION, fee), (SHIPPING, shipping),
                 (REFUNDS, -amount)])
 
@@ -234,7 +234,7 @@ def _undo_refund(refund: Refund, booking: JournalEntry, sequence: int) -> None:
             lines = [(code.replace(":pending", ":available"), amount) for code, amount in lines]
     post(kind=E.REFUND, key=f"refund:{refund.pk}:{sequence}", refund=refund, shop_id=booking.shop_id,
          order_id=booking.order_id, shop_order_id=booking.shop_order_id, payment_id=booking.payment_id,
-         memo=N_("Refund failed: the money is back"), lines=lines)
+         memo=gettext_noop("Refund failed: the money is back"), lines=lines)
 
 
 def book_refund(*, refund: Refund, previous_status: str | None) -> None:
@@ -251,11 +251,11 @@ def book_refund(*, refund: Refund, previous_status: str | None) -> None:
     paid_out = paid % 2 == 1
     if refund.status == Refund.Status.SUCCEEDED and not paid_out:
         post(kind=E.REFUND_PAID, key=f"refund:{refund.pk}:paid:{paid}", refund=refund,
-             order_id=refund.payment.order_id, memo=N_("Refund sent through Stripe"),
+             order_id=refund.payment.order_id, memo=gettext_noop("Refund sent through Stripe"),
              lines=[(REFUNDS, refund.amount), (STRIPE_CLEARING, -refund.amount)])
     elif refund.status == Refund.Status.FAILED and paid_out:
         post(kind=E.REFUND_PAID, key=f"refund:{refund.pk}:paid:{paid}", refund=refund,
-             order_id=refund.payment.order_id, memo=N_("Refund failed at Stripe"),
+             order_id=refund.payment.order_id, memo=gettext_noop("Refund failed at Stripe"),
              lines=[(STRIPE_CLEARING, refund.amount), (REFUNDS, -refund.amount)])
 
 
@@ -279,7 +279,7 @@ def book_cash_part_cancelled(*, shop_order: ShopOrder, order: Order) -> JournalE
     drawer = station_cash(_station_of(payment.collected_by if payment else None))
     return post(kind=E.REFUND, key=f"shop_order:{shop_order.pk}:cash_returned", shop_id=earning.shop_id,
                 order=order, shop_order=shop_order, payment=payment,
-                memo=N_("Cancelled: ¥%(amount)s in cash goes back to the buyer"),
+                memo=gettext_noop("Cancelled: ¥%(amount)s in cash goes back to the buyer"),
                 memo_params={"amount": goods + shipping},
                 lines=[(shop_account(earning.shop_id, which), goods - fee), (COMMISSION, fee), (SHIPPING, shipping),
                        (drawer, -(goods + shipping))])
@@ -382,7 +382,7 @@ def _pay_chunk(batch: PayoutBatch, shop_ids: list[int], minimum: Decimal, now: d
     by_shop = {p.shop_id: p for p in payouts}
     codes = [shop_account(b.shop_id, which) for b in balances for which in ("available", "payouts")]
     acc = accounts_for(codes)
-    memo = N_("Payout %(period)s")
+    memo = gettext_noop("Payout %(period)s")
     entries = JournalEntry.objects.bulk_create([
         JournalEntry(kind=E.PAYOUT, key=f"payout:{by_shop[b.shop_id].pk}:scheduled", shop_id=b.shop_id,
                      shop_amount=-b.available, payout=by_shop[b.shop_id], memo=memo,
@@ -467,7 +467,8 @@ def mark_payout_paid(*, payout: Payout, actor: User, reference: str) -> Payout:
     payout.reference, payout.paid_at = reference, timezone.now()
     payout.save(update_fields=["status", "reference", "paid_at"])
     post(kind=E.PAYOUT_PAID, key=f"payout:{payout.pk}:paid", shop_id=payout.shop_id, payout=payout,
-         created_by=actor, memo=N_("Paid, bank reference %(reference)s"), memo_params={"reference": reference},
+         created_by=actor, memo=gettext_noop("Paid, bank reference %(reference)s"),
+         memo_params={"reference": reference},
          lines=[(shop_account(payout.shop_id, "payouts"), payout.amount), (BANK, -payout.amount)])
     params = {"number": payout.number, "amount": payout.amount, "last4": payout.account_last4}
     _tell_managers([payout.shop_id], kind="payout_paid", link=_payout_link(payout), dedupe=f"payout_paid:{payout.pk}",
@@ -488,7 +489,7 @@ def mark_payout_failed(*, payout: Payout, actor: User, reason: str) -> Payout:
     payout.failure_reason, payout.failed_at = reason, timezone.now()
     payout.save(update_fields=["status", "failure_reason", "failed_at"])
     post(kind=E.PAYOUT_FAILED, key=f"payout:{payout.pk}:failed", shop_id=payout.shop_id, payout=payout,
-         created_by=actor, memo=N_("Transfer failed: %(reason)s"), memo_params={"reason": reason},
+         created_by=actor, memo=gettext_noop("Transfer failed: %(reason)s"), memo_params={"reason": reason},
          lines=[(shop_account(payout.shop_id, "payouts"), payout.amount),
                 (shop_account(payout.shop_id, "available"), -payout.amount)])
     params = {"number": payout.number, "amount": payout.amount, "reason": reason}
@@ -574,7 +575,7 @@ def confirm_remittance(*, remittance: CashRemittance, actor: User) -> CashRemitt
         CashRemittance.Status.CONFIRMED, timezone.now(), actor)
     remittance.save(update_fields=["status", "confirmed_at", "confirmed_by"])
     post(kind=E.REMITTANCE, key=f"remittance:{remittance.pk}", created_by=actor,
-         memo=N_("Cash remitted by %(station)s"), memo_params={"station": remittance.station.name},
+         memo=gettext_noop("Cash remitted by %(station)s"), memo_params={"station": remittance.station.name},
          lines=[(BANK, remittance.amount), (station_cash(remittance.station_id), -remittance.amount)])
     return remittance
 

@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -162,7 +163,7 @@ class ProductFilter(django_filters.FilterSet):
     mine = StrictBooleanFilter(method="filter_mine", label=_("Only the products of the shops I manage"))
     # Last, so that it overrides the relevance order of a search.
     ordering = django_filters.ChoiceFilter(
-        method="filter_ordering", label=_("Order"),
+        method="filter_ordering", label=pgettext_lazy("sorting", "Order"),
         choices=[("price", _("Price, lowest first")), ("-price", _("Price, highest first")),
                  ("created", _("Oldest first")), ("-created", _("Newest first"))],
     )

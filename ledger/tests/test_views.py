@@ -101,7 +101,7 @@ def test_entries_read_in_the_readers_language_whatever_language_wrote_them(clien
     client.force_login(part.shop.owner)
     client.cookies["django_language"] = "zh-hans"
     html = client.get(f"/seller/money/?shop={part.shop.slug}").content.decode()
-    assert f"销售，订单 {order.number}" in html
+    assert f"销售，订单 {order.number}" in html and f">订单 {order.number}</a>" in html  # not 排序 (sorting)
     assert "Sale, order" not in html and "Commission on" not in html
     with translation.override("en"):
         entry = JournalEntry.objects.filter(shop_order=part, kind=JournalEntry.Kind.SALE).get()
