@@ -13,4 +13,6 @@ urlpatterns = [
     path("", include("demand.api_urls")),
     path("", include("ledger.api_urls")),
     path("", include("subscriptions.api_urls")),
+    path("", include("stations.api_urls")),
+    path("", include("stations.offline_urls")),
 ]

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "demand",
     "ledger",
     "subscriptions",
+    "stations",
     "ops",
 ]
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("demand.urls")),
     path("", include("ledger.urls")),
     path("", include("subscriptions.urls")),
+    path("", include("stations.urls")),
 ]
 
 if settings.SERVE_MEDIA:
