@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test install install-dev migrate demo worker beat lint format messages bench smoke clean stripe-local \
-	prod-local test-pgbouncer
+	prod-local test-pgbouncer lighthouse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,13 @@ prod-local: install-dev
 # PostgreSQL tests of every query shape through PgBouncer in transaction pooling mode (deploy/pgbouncer_tests.py).
 test-pgbouncer: install-dev
 	$(BIN)/python deploy/pgbouncer_tests.py
+
+# Lighthouse 12.2.3 (package.json, npm ci) with Debian's Chromium, mobile preset, over the main pages of a demo
+# site served by the script itself (bench/lighthouse.py); fails when a page scores under 95 in performance or
+# accessibility. Needs Node 20 and /usr/bin/chromium (CHROME_PATH to use another).
+lighthouse: install-dev
+	@test -x node_modules/.bin/lighthouse || npm ci --no-audit --no-fund
+	$(BIN)/python bench/lighthouse.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -79,11 +79,29 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    email = serializers.EmailField()
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    """`username`, `email` and `password`; or a mainland mobile `phone` (with `display_name`), the rest optional."""
+
+    username = serializers.CharField(max_length=150, required=False, allow_blank=True, default="",
+                                     help_text=_("Optional with `phone`: one is made from the number."))
+    email = serializers.EmailField(required=False, allow_blank=True, default="",
+                                   help_text=_("Optional with `phone`."))
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False, required=False,
+                                     allow_blank=True, default="",
+                                     help_text=_("Optional with `phone`: the account signs in with codes."))
     role = serializers.ChoiceField(choices=[(r.value, r.label) for r in User.SELF_SERVICE_ROLES])
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="",
+                                  help_text=_("A mainland mobile number. The account opens when the code sent to it "
+                                              "by SMS is exchanged for a token: `POST /api/v1/auth/token/` "
+                                              "`{\"phone\", \"code\"}`."))
+
+    def validate(self, data):
+        if not data["phone"]:
+            required = [_("This field is required.")]
+            errors = {name: required for name in ("username", "email", "password") if not data[name]}
+            if errors:
+                raise serializers.ValidationError(errors)
+        return data
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -218,14 +236,19 @@ class RegisterView(AuthThrottled, APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer},
+                   description=_("With `phone`, the account waits for the code sent to it by SMS: exchange the "
+                                 "code for a token (`POST /api/v1/auth/token/`) to open it."))
     def post(self, request):
         verdict = ratelimit.hit("signup", client_ip(request), settings.RATE_LIMIT_SIGNUP)
         if not verdict.allowed:
             raise Throttled(wait=verdict.retry_after)
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.register_user(**data.validated_data)
+        try:
+            user = services.register_user(**data.validated_data, ip=client_ip(request))
+        except codes.CodeRequestsLimited as limited:
+            raise Throttled(wait=limited.retry_after)
         return Response(
             {"id": user.id, "username": user.username, "role": user.role}, status=status.HTTP_201_CREATED
         )

@@ -9,7 +9,8 @@ Asking, `send_sign_in_code`:
    or e-mail address (RATE_LIMIT_SIGN_IN_CODE), whether or not an account has it, so a 429 says nothing about
    accounts. Over either limit: `CodeRequestsLimited` with the seconds to wait.
 2. Find the one active account with that mobile number (any of the forms `phone_validator` accepts) or e-mail
-   address. None, or several sharing the number: nothing is sent, and the caller answers exactly as if it were.
+   address; for a number no active account has, the one sign-up waiting for it (`User.signup_pending`). None, or
+   several sharing the number: nothing is sent, and the caller answers exactly as if it were.
 3. Draw six digits with `secrets` and keep only `salt$HMAC-SHA256(key from SECRET_KEY, salt:user:code)` in the
    user's one SignInCode row, which replaces any earlier code (one live code per user), expiring in
    SIGN_IN_CODE_MINUTES with no attempts used.
@@ -21,8 +22,13 @@ Checking, `sign_in_with_code`:
    than SIGN_IN_CODE_MAX_ATTEMPTS tries, still the same code): a used, expired, dead or replaced code fails.
 2. Compare the hash of the code given with the stored one in constant time.
 3. Mark the row used with a second conditional UPDATE, so two requests with one code sign in once.
+4. A code that came by SMS proves the number: `phone_verified_at` is set, and a sign-up waiting for it becomes an
+   active account (sign-up by phone, `send_sign_up_code`, ends here).
 Every failure raises the same ValidationError on `code`, so checking reveals neither accounts nor live codes.
 No transaction around it: a wrong try stays counted when the caller answers with an error.
+
+Numbers are checked with `phonenumbers` (region CN): only a valid mainland mobile number can receive a code,
+and it is kept as its 11 national digits, the form the profile and the addresses already hold.
 
 Why a keyed hash: six digits are a million possibilities, so a plain salted hash of a code falls to any laptop;
 keyed with a secret the table alone gives nothing, and the code lives minutes anyway.
@@ -32,6 +38,7 @@ import re
 import secrets
 from datetime import timedelta
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -50,7 +57,7 @@ from .models import SignInCode, User
 logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
-_MOBILE = re.compile(r"^(?:\+?86)?(1[0-9]{10})$")
+_MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 _CODE = re.compile(r"^[0-9]{6}$")
 
 
@@ -63,12 +70,21 @@ class CodeRequestsLimited(Exception):
 
 
 def mobile_number(value: str) -> str:
-    """The 11-digit mainland mobile number in `value` ("+86 138-0013-8000" -> "13800138000"), or ValidationError."""
-    digits = re.sub(r"[\s\-()]", "", value or "")
-    match = _MOBILE.match(digits)
-    if not match:
+    """The 11-digit mainland mobile number in `value` ("+86 138-0013-8000" -> "13800138000"), or ValidationError
+    saying what is wrong: not a number, a landline, or a number outside mainland China."""
+    try:
+        number = phonenumbers.parse((value or "").strip(), "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
         raise ValidationError({"phone": [_("Enter a mobile number such as 13800138000.")]})
-    return match.group(1)
+    if number.country_code != 86:
+        raise ValidationError({"phone": [_("Enter a mainland China mobile number (+86): codes are sent by SMS "
+                                           "to mainland numbers only.")]})
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        raise ValidationError({"phone": [_("This is a landline number; enter a mobile number that can receive "
+                                           "SMS.")]})
+    return phonenumbers.national_significant_number(number)
 
 
 def _stored_forms(mobile: str) -> list[str]:
@@ -76,16 +92,22 @@ def _stored_forms(mobile: str) -> list[str]:
     return [mobile, *(f"{prefix}{sep}{mobile}" for prefix in ("+86", "86") for sep in ("", " ", "-"))]
 
 
+def phone_in_use(mobile: str) -> bool:
+    """Whether any account (active or not) holds this 11-digit mobile number in any stored form."""
+    return User.objects.filter(phone__in=_stored_forms(mobile)).exists()
+
+
 def _account(*, phone: str | None, email: str | None) -> User | None:
-    """The one active account with this mobile number or e-mail address; None for none or several."""
-    users = User.objects.filter(is_active=True)
+    """The one active account with this mobile number or e-mail address, or for a number no active account has,
+    the one sign-up waiting for it; None for none or several."""
     if phone:
-        users = users.filter(phone__in=_stored_forms(mobile_number(phone)))
+        users = User.objects.filter(phone__in=_stored_forms(mobile_number(phone)))
+        found = list(users.filter(is_active=True).order_by("pk")[:2]) or list(
+            users.filter(is_active=False, signup_pending=True).order_by("pk")[:2])
     elif email:
-        users = users.filter(email__iexact=email.strip())
+        found = list(User.objects.filter(is_active=True, email__iexact=email.strip()).order_by("pk")[:2])
     else:
         raise ValidationError({"phone": [_("Enter a mobile number or an e-mail address.")]})
-    found = list(users.order_by("pk")[:2])
     return found[0] if len(found) == 1 else None
 
 
@@ -139,15 +161,35 @@ def send_sign_in_code(*, phone: str | None = None, email: str | None = None, ip:
         channel, identity = SignInCode.Channel.EMAIL, email.strip().lower()
     else:
         raise ValidationError({"phone": [_("Enter a mobile number or an e-mail address.")]})
+    _count_request(channel=channel, identity=identity, ip=ip)
+    user = _account(phone=identity if channel == SignInCode.Channel.SMS else None,
+                    email=identity if channel == SignInCode.Channel.EMAIL else None)
+    if user is None:
+        return
+    _issue(user=user, channel=channel)
+
+
+def send_sign_up_code(*, user: User, ip: str) -> None:
+    """Send the code that confirms a new account's mobile number (the account waits for it, `signup_pending`).
+
+    Counted against the same limits as a sign-in code (CodeRequestsLimited over them); call it in the transaction
+    that creates the account, so that a refused request leaves no account behind.
+    """
+    mobile = mobile_number(user.phone)
+    _count_request(channel=SignInCode.Channel.SMS, identity=mobile, ip=ip)
+    _issue(user=user, channel=SignInCode.Channel.SMS)
+
+
+def _count_request(*, channel: str, identity: str, ip: str) -> None:
     for scope, key, rate in (("sign-in-code-address", ip or "-", settings.RATE_LIMIT_SIGN_IN_CODE_ADDRESS),
                              ("sign-in-code", f"{channel}:{identity}", settings.RATE_LIMIT_SIGN_IN_CODE)):
         verdict = ratelimit.hit(scope, key, rate)
         if not verdict.allowed:
             raise CodeRequestsLimited(verdict.retry_after)
-    user = _account(phone=identity if channel == SignInCode.Channel.SMS else None,
-                    email=identity if channel == SignInCode.Channel.EMAIL else None)
-    if user is None:
-        return
+
+
+def _issue(*, user: User, channel: str) -> None:
+    """A new code replaces the user's earlier one; only its keyed hash is kept; sent after commit."""
     code = "".join(secrets.choice("0123456789") for _digit in range(CODE_DIGITS))
     now = timezone.now()
     with transaction.atomic():
@@ -190,6 +232,11 @@ def sign_in_with_code(*, phone: str | None = None, email: str | None = None, cod
         raise _rejected()
     if not SignInCode.objects.filter(pk=row.pk, code_hash=row.code_hash, used_at__isnull=True).update(used_at=now):
         raise _rejected()  # the same code, used by a request a moment ago
+    if row.channel == SignInCode.Channel.SMS and (user.phone_verified_at is None or user.signup_pending):
+        user.phone_verified_at = now
+        if user.signup_pending:
+            user.is_active, user.signup_pending = True, False
+        user.save(update_fields=["phone_verified_at", "is_active", "signup_pending"])
     if ip:
         signin.record_success(user, ip)
     return user

@@ -29,6 +29,10 @@ class User(AbstractUser):
         _("display name"), max_length=80, blank=True, help_text=_("The name other people see, e.g. 王秀英.")
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
+    # Set when a code sent to `phone` by SMS was entered (accounts.codes): the number is the person's.
+    phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
+    # Signed up with a mobile number not yet confirmed: inactive until the code sent to it is entered.
+    signup_pending = models.BooleanField(_("waiting for the sign-up code"), default=False)
     # The language notifications are written in; follows the language switch when signed in.
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
 

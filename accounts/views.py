@@ -42,12 +42,26 @@ def signup(request):
         try:
             user = services.register_user(
                 username=data["username"], email=data["email"], password=data["password1"],
-                role=data["role"], display_name=data["display_name"],
+                role=data["role"], display_name=data["display_name"], phone=data["phone"], ip=client_ip(request),
             )
+        except codes.CodeRequestsLimited as limited:
+            return _codes_limited(request, form, limited, "accounts/signup.html", {"form": form})
         except ValidationError as exc:
             copy_errors(form, exc, rename={"password": "password1"})
         else:
+            if user.signup_pending:
+                # The account opens when the code sent to the number is entered, on the sign-in-with-code page.
+                request.session[CODE_FOR_SESSION_KEY] = {"phone": user.phone}
+                messages.info(request, _("We sent a 6-digit code by SMS to %(phone)s. Enter it to confirm your "
+                                         "number and open your account.") % {"phone": user.phone})
+                first_page = reverse("shops:seller_shop_create" if user.is_farmer else "accounts:profile")
+                return redirect(_with_next(reverse("accounts:sign_in_code_enter"), first_page))
             login(request, user, backend="accounts.backends.GuardedModelBackend")
+            if user.is_farmer:
+                # A new farmer's next step is their shop; opening it leads on to its first product.
+                messages.success(request, _("Welcome to Farmgate, %(name)s! Open your shop to start selling.")
+                                 % {"name": user})
+                return redirect("shops:seller_shop_create")
             messages.success(request, _("Welcome to Farmgate, %(name)s!") % {"name": user})
             return redirect("accounts:profile")
     return render(request, "accounts/signup.html", {"form": form})
@@ -144,6 +158,18 @@ def _with_next(url: str, next_url: str) -> str:
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
+def _codes_limited(request, form, limited: codes.CodeRequestsLimited, template: str, context: dict):
+    """The form again with why no code was sent: 429 with Retry-After."""
+    minutes = max(1, -(-limited.retry_after // 60))
+    form.add_error(None, ngettext(
+        "Too many codes were asked for. Please try again in %(minutes)d minute.",
+        "Too many codes were asked for. Please try again in %(minutes)d minutes.", minutes)
+        % {"minutes": minutes})
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(limited.retry_after)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def sign_in_code_request(request):
     """Ask for a code by SMS or e-mail; the next page takes it. The same answer whether or not an account exists."""
@@ -154,15 +180,8 @@ def sign_in_code_request(request):
         try:
             codes.send_sign_in_code(**{kind: value}, ip=client_ip(request))
         except codes.CodeRequestsLimited as limited:
-            minutes = max(1, -(-limited.retry_after // 60))
-            form.add_error(None, ngettext(
-                "Too many codes were asked for. Please try again in %(minutes)d minute.",
-                "Too many codes were asked for. Please try again in %(minutes)d minutes.", minutes)
-                % {"minutes": minutes})
-            response = render(request, "accounts/sign_in_code_request.html", {"form": form, "next": next_url},
-                              status=429)
-            response["Retry-After"] = str(limited.retry_after)
-            return response
+            return _codes_limited(request, form, limited, "accounts/sign_in_code_request.html",
+                                  {"form": form, "next": next_url})
         except ValidationError as exc:
             copy_errors(form, exc, rename={kind: "contact"})
         else:

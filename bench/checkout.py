@@ -3,7 +3,10 @@
 PostgreSQL behind gunicorn on loopback. Each round, N buyers (default 50) with a ready cart check out
 at the same moment; every cart holds 1-3 units of one scarce product (less stock than the buyers want)
 and a unit or two from two other farms. Reports orders/s, checkout latency (p50/p95) and the oversold
-count, which must be 0: units sold beyond the stock, or stock that does not add up.
+count, which must be 0: units sold beyond the stock, or stock that does not add up. Then, in this
+process, one more checkout's SQL statements: those of `orders.services.place_order` (target <= 20) and
+the API answer's reads of the order after writing it (target: none, the answer is built from what the
+service holds). Each target is printed OK or MISSED; the exit status is 1 on a miss.
 
     .venv/bin/python bench/checkout.py [--buyers 50] [--rounds 5] [--scarce-stock 60] [--workers N]
 
@@ -132,6 +135,39 @@ def _race(port: int, buyers) -> tuple[float, list[tuple[int, float]]]:
     return wall, [(status, t1 - t0) for status, t0, t1 in results]
 
 
+STATEMENTS_TARGET = 20
+ORDER_TABLES = ('"orders_order"', '"orders_shoporder"', '"orders_orderline"')
+
+
+def _one_checkout(products, buyers, scarce_stock: int) -> dict:
+    """One two-shop checkout in this process: the service's statements, then the API's reads after its writes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    from accounts.models import Address, User
+    from orders import services
+
+    user_id, address_id, token = buyers[0]
+    _reset_round(products, buyers[:1], scarce_stock)
+    with CaptureQueriesContext(connection) as queries:
+        services.place_order(buyer=User.objects.get(pk=user_id), address=Address.objects.get(pk=address_id),
+                             payment_method="cod")
+    statements = len(queries) - 2  # the two lookups above are the caller's
+    _reset_round(products, buyers[:1], scarce_stock)
+    client = APIClient(HTTP_HOST="127.0.0.1")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/orders/", {"address": address_id, "payment_method": "cod"}, format="json")
+    sql = [q["sql"] for q in queries]
+    first_write = next((i for i, q in enumerate(sql) if q.lstrip().upper().startswith("INSERT")
+                        and '"orders_order"' in q), len(sql))
+    read_back = [q for q in sql[first_write:] if q.lstrip().upper().startswith("SELECT")
+                 and any(f"FROM {table}" in q for table in ORDER_TABLES)]
+    return {"status": response.status_code, "service_statements": statements,
+            "api_statements": len(sql), "api_reads_after_write": len(read_back)}
+
+
 def _oversold(products, since_order_id: int, scarce_stock: int) -> dict:
     """Units sold beyond the stock, and any product whose stock does not add up, for this round's orders."""
     from django.db.models import Sum
@@ -201,6 +237,7 @@ def run(buyers: int = 50, rounds: int = 5, scarce_stock: int = 60, workers: int 
                     ok_latencies.append(seconds)
             per_round.append({"seconds": round(wall, 3), "orders": placed,
                               "conflicts": sum(1 for s, _ in results if s == 409), **check})
+        one = _one_checkout(products, buyer_rows, scarce_stock)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -220,9 +257,15 @@ def run(buyers: int = 50, rounds: int = 5, scarce_stock: int = 60, workers: int 
         "checkouts_per_second": round(len(latencies) / total_seconds, 1),
         "latency_ms": {"p50": round(statistics.median(latencies) * 1000, 1), "p95": pct(latencies, 0.95),
                        "p95_placed": pct(ok_latencies, 0.95)},
-        "oversold": oversold, "per_round": per_round,
+        "oversold": oversold, "per_round": per_round, "one_checkout": one,
     }
-    result["ok"] = oversold == 0 and set(statuses) <= {201, 409} and placed > 0
+    result["targets"] = {
+        "no unit oversold": oversold == 0 and set(statuses) <= {201, 409} and placed > 0,
+        f"statements per checkout (place_order) <= {STATEMENTS_TARGET}": (
+            one["status"] == 201 and one["service_statements"] <= STATEMENTS_TARGET),
+        "API answer reads nothing back": one["api_reads_after_write"] == 0,
+    }
+    result["ok"] = all(result["targets"].values())
     return result
 
 
@@ -235,6 +278,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = run(buyers=args.buyers, rounds=args.rounds, scarce_stock=args.scarce_stock, workers=args.workers)
     print(json.dumps(result, indent=2))
+    one = result["one_checkout"]
+    print(f"  one checkout: {one['service_statements']} statements in place_order, {one['api_statements']} for the "
+          f"whole API request, {one['api_reads_after_write']} reads of the order after writing it; "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    for name, hit in result["targets"].items():
+        print(f"  target: {name}: {'OK' if hit else 'MISSED'}")
     return 0 if result["ok"] else 1
 
 

@@ -65,6 +65,7 @@ def main(argv=None) -> int:
     pages = [
         ("home", lambda i: f"/?n={i}", "/"),
         ("category list /c/fruit/", lambda i: f"/c/fruit/?n={i}", "/c/fruit/"),
+        ("list page, newest first", lambda i: f"/search/?sort=newest&n={i}", "/search/?sort=newest"),
         ("search 苹果", lambda i: f"/search/?q=苹果&n={i}", "/search/?q=苹果"),
         ("product page", lambda i: f"/p/{product.pk}/?n={i}", f"/p/{product.pk}/"),
         ("shop page", lambda i: f"/s/{product.shop.slug}/?n={i}", f"/s/{product.shop.slug}/"),

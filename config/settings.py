@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "stations.acting.ActingForMiddleware",  # the agent acting for a farmer on the seller pages; records each write
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the lockout flag set by the authentication backend.
     "axes.middleware.AxesMiddleware",
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.unread_count",
+                "marketplace.context_processors.shell",
             ],
         },
     },
@@ -214,6 +216,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=30),
     },
+}
+
+# --- Photos ---------------------------------------------------------------------------
+# Photos sent in chunks (shops/uploads.py) that no form claimed are removed once expired (after a day).
+CELERY_BEAT_SCHEDULE["shops-purge-expired-uploads"] = {
+    "task": "shops.purge_expired_uploads",
+    "schedule": timedelta(hours=1),
 }
 
 # --- Payments (Stripe) ----------------------------------------------------------------
@@ -368,6 +377,7 @@ REST_KNOX = {
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "stations.auth.OnBehalfAuthentication",  # an agent acting for a farmer (?on_behalf_of=), else steps aside
         "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -434,6 +444,7 @@ SPECTACULAR_SETTINGS = {
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # dates by locale: 2026-12-06 11:30, 2026年12月6日 11:30
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -535,6 +546,10 @@ if env.str("EMAIL_FILE_PATH", default=""):
 # SMS gateway client: a dotted path to a class with send(*, to, text). The console backend logs.
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.channels.ConsoleSMSBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "sent_sms"))  # for FileSMSBackend
+# For core.sms.HttpSMSGateway (SMS_BACKEND=core.sms.HttpSMSGateway): the provider's HTTP endpoint and token.
+SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env.str("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
 # Retry after 30 s, 60 s, 120 s ... at most an hour apart; give up (status failed) after 8 attempts.
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=30)
 NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=3600)

@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.media import serve_media
 from marketplace import views
 from ops import views as ops_views
 from orders.payments.webhooks import stripe_webhook
+from stations import offline_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,11 @@ urlpatterns = [
     path("readyz", ops_views.readyz, name="ready"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("i18n/setlang/", views.set_language, name="set_language"),
+    # The installable station: the service worker at the root (its scope is the whole site), its manifest and
+    # the page it shows when nothing is kept for an unreachable page.
+    path("sw.js", offline_views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline_views.manifest, name="manifest"),
+    path("offline/", offline_views.offline_page, name="offline"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
@@ -40,7 +46,7 @@ if settings.SERVE_MEDIA:
     # Uploaded photos from MEDIA_ROOT. On by default outside production; in production the load balancer
     # (or an S3-compatible store) serves /media/, unless SERVE_MEDIA=1 (README, "What the production profile
     # serves"). Private files (licences) live outside MEDIA_ROOT and are never served.
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(path("media/<path:path>", serve_media))
 
 # JSON in the API's error shape under /api/, the site's pages elsewhere.
 handler400 = "core.views.bad_request"

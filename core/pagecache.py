@@ -21,7 +21,9 @@ show rows older than its versions. Signed-in visitors (and anyone with a session
 message) get a fresh page. The only per-visitor part of an anonymous page is the CSRF token of its
 forms: the stored page keeps the text around it, and each hit puts in a token of the visitor's own.
 The page is also stored gzip-compressed around that hole (the token goes in as a stored deflate
-block), so a hit costs neither a render nor a compression. While the feed is up, the most used
+block), so a hit costs neither a render nor a compression, and a miss is compressed once: a client
+that takes gzip gets that stored stream (with the tokens of its render) rather than a second
+compression by GZipMiddleware. While the feed is up, the most used
 pages are kept in the process as well (`LocalPages`): a hit then needs no network.
 
 Generic: the app that owns the versions decides what bumps which scope and which views are cached.
@@ -390,22 +392,39 @@ def _response_from(entry: dict, request, header: str) -> HttpResponse:
     response["Vary"] = "Accept-Encoding, Cookie, Accept-Language"
     response["Cache-Control"] = _CACHEABLE_CONTROL
     if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
-        deflated = entry["deflated"]
-        pieces = [deflated[0]]
-        for piece in deflated[1:]:
-            pieces += [_stored_block(token), piece]
-        # A random-length file name, as Django's GZipMiddleware adds against BREACH; the token is
-        # compressed apart from the page anyway, so it never shares a back-reference with it.
-        length = 1 + os.urandom(1)[0] % 100
-        name = os.urandom(length).hex()[:length].encode() + b"\x00"
-        trailer = struct.pack("<II", zlib.crc32(body) & 0xFFFFFFFF, len(body) & 0xFFFFFFFF)
-        response.content = b"".join([_GZIP_HEADER, name, *pieces, trailer])
+        response.content = _gzip_body(entry["deflated"], [token] * (len(parts) - 1), body)
         response["Content-Encoding"] = "gzip"
     else:
         response.content = body
     response["Content-Length"] = str(len(response.content))
     response[header] = "hit"
     return response
+
+
+def _gzip_body(deflated: list[bytes], tokens: list[bytes], body: bytes) -> bytes:
+    """The page as one gzip stream: its compressed parts with each token between them as a stored block."""
+    pieces = [deflated[0]]
+    for token, piece in zip(tokens, deflated[1:], strict=True):
+        pieces += [_stored_block(token), piece]
+    # A random-length file name, as Django's GZipMiddleware adds against BREACH; the token is
+    # compressed apart from the page anyway, so it never shares a back-reference with it.
+    length = 1 + os.urandom(1)[0] % 100
+    name = os.urandom(length).hex()[:length].encode() + b"\x00"
+    trailer = struct.pack("<II", zlib.crc32(body) & 0xFFFFFFFF, len(body) & 0xFFFFFFFF)
+    return b"".join([_GZIP_HEADER, name, *pieces, trailer])
+
+
+def _send_stored_gzip(response: HttpResponse, entry: dict, request) -> None:
+    """A miss the client takes gzipped goes out as the entry just compressed for the cache, with the tokens its
+    render wrote: the page is compressed once (GZipMiddleware leaves an encoded response alone)."""
+    if not _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) or response.has_header(
+            "Content-Encoding"):
+        return
+    body = response.content
+    response.content = _gzip_body(entry["deflated"], _TOKEN_VALUE.findall(body), body)
+    response["Content-Encoding"] = "gzip"
+    response["Content-Length"] = str(len(response.content))
+    patch_vary_headers(response, ("Accept-Encoding",))
 
 
 def _browser_headers(response: HttpResponse, cacheable: bool) -> None:
@@ -465,17 +484,18 @@ class PageCache:
             self.local_pages.put(key, entry)
         return entry
 
-    def store(self, key: str, response: HttpResponse, started_us: int) -> bool:
-        """Keep the page under the versions of its scopes, unless one of them changed while it rendered."""
+    def store(self, key: str, response: HttpResponse, started_us: int) -> dict | None:
+        """Keep the page under the versions of its scopes, unless one of them changed while it rendered;
+        the entry kept, or None."""
         scopes = [*self.base_scopes, *getattr(response, "cache_scopes", ())]
         versions = self.versions.current_many(scopes)
         if any(version >= started_us - CLOCK_MARGIN_US for version in versions.values()):
-            return False  # it may show rows older than these versions: the next visitor renders again
+            return None  # it may show rows older than these versions: the next visitor renders again
         entry = _entry(response, versions)
         cache.set(key, entry, timeout=self.timeout)
         if self.versions.feed.versions is not None:
             self.local_pages.put(key, entry)
-        return True
+        return entry
 
     def cached(self, view=None, *, on_hit=None):
         """Serve a view from the cache to visitors without a session.
@@ -502,7 +522,9 @@ class PageCache:
             store = (cacheable and response.status_code == 200 and not response.streaming
                      and not response.cookies and response.get("Content-Type", "").startswith("text/html"))
             if store:
-                self.store(key, response, started)
+                entry = self.store(key, response, started)
+                if entry is not None:
+                    _send_stored_gzip(response, entry, request)
                 response[self.header] = "miss"
             if response.status_code == 200:
                 _browser_headers(response, store)

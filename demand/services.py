@@ -8,9 +8,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from notifications.services import notify
+from notifications.services import Phrase, notify
 from shops.models import Category, Product
 from shops.selectors import products_managed_by
 
@@ -95,9 +96,9 @@ def make_offer(*, post: DemandPost, farmer: User, product: Product, price: Decim
     what, shop_name = post.what, product.shop.name
     notify(
         recipient=post.buyer, kind="demand_offer", link=post.get_absolute_url(), dedupe_key=f"demand-offer-{offer.pk}",
-        subject=lambda: _("New offer for your request: %(what)s") % {"what": what},
-        body=lambda: _("%(shop)s offers %(quantity)s at ¥%(price)s per unit. Open your request to see the "
-                       "product.") % {"shop": shop_name, "quantity": quantity, "price": offer.price},
+        subject=Phrase(gettext_noop("New offer for your request: %(what)s"), {"what": what}),
+        body=Phrase(gettext_noop("%(shop)s offers %(quantity)s at ¥%(price)s per unit. Open your request to see the "
+                                 "product."), {"shop": shop_name, "quantity": quantity, "price": offer.price}),
     )
     return offer
 

@@ -232,6 +232,11 @@ def rehearse(site: services.Site, clock: Clock) -> None:
         ready = requests.get(f"{base}/readyz", verify=cert, timeout=10)
         check(ready.status_code == 200 and set(ready.json()["checks"].values()) == {"ok"},
               f"/readyz through nginx: {ready.json()['checks']}")
+        worker = requests.get(f"{base}/sw.js", verify=cert, timeout=10)
+        check(worker.status_code == 200 and "SW.version" in worker.text and "/static/css/site." in worker.text,
+              f"/sw.js through nginx names the shell's hashed files ({worker.status_code})")
+        app = requests.get(f"{base}/manifest.webmanifest", verify=cert, timeout=10)
+        check(app.status_code == 200 and app.json()["icons"], f"the station's manifest ({app.status_code})")
 
     with clock.phase("smoke journey through nginx, app server 1 killed after checkout"):
         killed = {}

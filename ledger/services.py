@@ -37,13 +37,13 @@ from django.utils.translation import gettext_noop
 from accounts.models import User
 from core.errors import ConflictError
 from logistics.models import Agent, Station
-from notifications.services import notify
+from notifications.services import Phrase, notify
 from orders.models import Order, Payment, Refund, ShopOrder
 from orders.selectors import managers_of_shops
 from shops.models import Shop
 from shops.selectors import can_manage_shop
 
-from . import commission
+from . import commission, signals
 from .models import (
     CashCount,
     CashRemittance,
@@ -320,12 +320,12 @@ def set_payout_account(*, shop: Shop, actor: User, holder: str, bank: str, accou
         account.hold_until = now + timedelta(hours=settings.PAYOUT_ACCOUNT_HOLD_HOURS)
     account.save()
     params = {"shop": shop.name, "last4": account.account_last4, "hours": settings.PAYOUT_ACCOUNT_HOLD_HOURS}
-    subject = lambda: _("Payout account of %(shop)s changed") % params  # noqa: E731
+    subject = Phrase(gettext_noop("Payout account of %(shop)s changed"), params)
     if changed:
-        body = lambda: _("Payouts of %(shop)s now go to the account ending %(last4)s. The next payout waits "  # noqa: E731
-                         "%(hours)d hours. If you did not make this change, tell Farmgate at once.") % params
+        body = Phrase(gettext_noop("Payouts of %(shop)s now go to the account ending %(last4)s. The next payout waits "
+                                   "%(hours)d hours. If you did not make this change, tell Farmgate at once."), params)
     else:
-        body = lambda: _("Payouts of %(shop)s will go to the account ending %(last4)s.") % params  # noqa: E731
+        body = Phrase(gettext_noop("Payouts of %(shop)s will go to the account ending %(last4)s."), params)
     _tell_managers([shop.pk], kind="payout_account_changed", subject=subject, body=body,
                    link=reverse("ledger:payout_account", args=[shop.slug]),
                    dedupe=f"payout_account:{account.pk}:{now.timestamp()}")
@@ -472,8 +472,9 @@ def mark_payout_paid(*, payout: Payout, actor: User, reference: str) -> Payout:
          lines=[(shop_account(payout.shop_id, "payouts"), payout.amount), (BANK, -payout.amount)])
     params = {"number": payout.number, "amount": payout.amount, "last4": payout.account_last4}
     _tell_managers([payout.shop_id], kind="payout_paid", link=_payout_link(payout), dedupe=f"payout_paid:{payout.pk}",
-                   subject=lambda: _("Payout %(number)s is paid") % params,
-                   body=lambda: _("¥%(amount)s was sent to your account ending %(last4)s.") % params)
+                   subject=Phrase(gettext_noop("Payout %(number)s is paid"), params),
+                   body=Phrase(gettext_noop("¥%(amount)s was sent to your account ending %(last4)s."), params))
+    signals.payout_paid.send(sender=Payout, payout=payout)
     return payout
 
 
@@ -495,9 +496,9 @@ def mark_payout_failed(*, payout: Payout, actor: User, reason: str) -> Payout:
     params = {"number": payout.number, "amount": payout.amount, "reason": reason}
     _tell_managers([payout.shop_id], kind="payout_failed", link=_payout_link(payout),
                    dedupe=f"payout_failed:{payout.pk}",
-                   subject=lambda: _("Payout %(number)s failed") % params,
-                   body=lambda: _("The bank returned ¥%(amount)s: %(reason)s. The money is back in your balance; "
-                                  "please check your payout account.") % params)
+                   subject=Phrase(gettext_noop("Payout %(number)s failed"), params),
+                   body=Phrase(gettext_noop("The bank returned ¥%(amount)s: %(reason)s. The money is back in your "
+                                            "balance; please check your payout account."), params))
     return payout
 
 

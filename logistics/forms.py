@@ -103,24 +103,45 @@ class ShipmentEventForm(forms.Form):
 
 
 class PackForm(forms.Form):
-    """One lot choice per order line, from the lots of the line's product (all loaded in one query)."""
+    """One lot choice per order line, from the lots of the line's product (all loaded in one query).
 
-    def __init__(self, *args, lines=(), lots_by_product=None, **kwargs):
+    A lot inside its pre-harvest interval (`holds`, from shops.stock.lot_holds) is not offered; the
+    line says which lots are held and until when, and what to do, instead of an empty choice.
+    """
+
+    def __init__(self, *args, lines=(), lots_by_product=None, holds=None, **kwargs):
         super().__init__(*args, **kwargs)
         lots_by_product = lots_by_product or {}
+        holds = holds or {}
         self.lines = []
+        # (line, why it cannot be packed now, what to do): shown above the fields.
+        self.blocked = []
         for line in lines:
             if line.product_id is None:
                 continue
             name = f"line_{line.pk}"
+            product_holds = holds.get(line.product_id)
+            held = {lot.pk: lot for lot in product_holds.held} if product_holds else {}
+            offered = [lot for lot in lots_by_product.get(line.product_id, []) if lot.pk not in held]
             choices = [("", _("Choose a lot"))] + [
                 (str(lot.pk), _("%(code)s · harvested %(date)s · %(qty)d units") % {
                     "code": lot.code, "date": lot.harvested_on.isoformat(), "qty": lot.quantity})
-                for lot in lots_by_product.get(line.product_id, []) if not lot.phi_violation]
+                for lot in offered]
+            reasons = [lot.message for lot in held.values()]
+            if not offered:
+                if held:
+                    todo = _("Record a new harvest lot of this product that was not sprayed inside its interval, "
+                             "or wait until the interval ends; if you cannot send the order in time, cancel it "
+                             "so the buyer is refunded.")
+                else:
+                    todo = _("No harvest lot of this product is recorded yet: record the lot you pack it from.")
+                self.blocked.append((line, reasons, todo))
             self.fields[name] = forms.ChoiceField(
                 label=_("%(title)s × %(quantity)d %(unit)s") % {"title": line.title, "quantity": line.quantity,
                                                                 "unit": line.unit},
-                choices=choices, initial=str(line.lot_id) if line.lot_id else "")
+                choices=choices, initial=str(line.lot_id) if line.lot_id and line.lot_id not in held else "",
+                help_text=" ".join(reasons),
+                error_messages={"required": _("Choose the lot “%(title)s” is packed from.") % {"title": line.title}})
             self.lines.append((line, name))
             if line.is_weighed:
                 # Checked by orders.services.record_weights (above 0, not absurd); errors land on this field.

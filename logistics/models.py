@@ -185,3 +185,41 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}★ {self.shop_order_id}"
+
+
+class StationAction(models.Model):
+    """An action the agent queued on the phone (often offline), applied at most once.
+
+    The phone names each action with an id of its own; (agent, client_id) is unique, so a replay or a
+    second, concurrent post of the same action finds this row instead of applying it again. A refused
+    action is kept too, so a replay gets the same answer.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIVE = "receive", _("Receive a parcel")
+        DELIVER = "deliver", _("Deliver a parcel")
+        COLLECT_CASH = "collect_cash", _("Collect cash")
+        SHIPMENT_EVENT = "shipment_event", _("Shipment event")
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Refused")
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="station_actions")
+    client_id = models.CharField(_("action id"), max_length=64)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    args = models.JSONField(_("details"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    detail = models.CharField(_("result"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("station action")
+        verbose_name_plural = _("station actions")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "client_id"], name="station_action_once_per_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} {self.kind} {self.client_id}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -174,6 +175,30 @@ def reviews_of_shop(shop: Shop) -> QuerySet[Review]:
 
 def reviews_of_product(product_id: int) -> QuerySet[Review]:
     return public_reviews().filter(shop_order__lines__product_id=product_id).distinct()
+
+
+PRODUCT_REVIEWS_PER_PAGE = 5
+
+
+def reviewer_first_name(user: User) -> str:
+    """What a public review shows of its author: the first name, else the first word of a spaced display name;
+    "" for a one-word display name (王秀英 is a whole name, not a first name)."""
+    if user.first_name.strip():
+        return user.first_name.strip().split()[0]
+    words = user.display_name.split()
+    return words[0] if len(words) > 1 else ""
+
+
+def product_review_page(product_id: int, *, count: int, number) -> Page:
+    """One page of the product's reviews, newest first, each with `reviewer` (first name only): one query, none
+    when `count` (known from the product's rating) is 0. A bad or out-of-range number gives the first or last page."""
+    paginator = Paginator(reviews_of_product(product_id).select_related("buyer"), PRODUCT_REVIEWS_PER_PAGE)
+    paginator.count = count  # already counted by product_ratings: no COUNT query
+    page = paginator.get_page(number)
+    page.object_list = list(page.object_list) if count else []
+    for review in page.object_list:
+        review.reviewer = reviewer_first_name(review.buyer)
+    return page
 
 
 def reviews_to_reply(user: User) -> QuerySet[Review]:

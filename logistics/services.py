@@ -1,4 +1,4 @@
-"""Every write to stations, agents, parcels, shipments, tracking events and reviews.
+"""Every write to stations, agents, parcels, shipments, tracking events, reviews and the agent's queued actions.
 
 Keyword-only arguments, one transaction each. Rows are locked in one order everywhere, the same as
 orders.services after it: the Shipment, then Orders, then ShopOrders, then Parcels, then HarvestLots,
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,25 +21,35 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from PIL import Image
 
 from accounts.models import User
 from core import codes
 from core.errors import ConflictError
-from notifications.services import notify
+from notifications.services import Phrase, notify
 from orders import services as order_services
 from orders.models import ZERO, Order, OrderLine, Payment, ShopOrder
-from shops import images
+from shops import images, stock
 from shops.cache import bump_catalogue_version
 from shops.models import HarvestLot, Village
 from shops.selectors import can_manage_shop
 
 from . import selectors
-from .models import PARCEL_PREFIX, SHIPMENT_PREFIX, Agent, Parcel, Review, Shipment, Station, TrackingEvent
+from .models import (
+    PARCEL_PREFIX,
+    SHIPMENT_PREFIX,
+    Agent,
+    Parcel,
+    Review,
+    Shipment,
+    Station,
+    StationAction,
+    TrackingEvent,
+)
 from .signals import tracking_events_recorded
 
 P = Parcel.Status
@@ -56,7 +66,8 @@ DELIVERY_CODE_MAX_FAILURES = 5
 # The allowed parcel and shipment status changes (ShopOrders follow orders.states).
 PARCEL_TRANSITIONS: dict[str, set[str]] = {
     P.EXPECTED: {P.RECEIVED},
-    P.RECEIVED: {P.IN_SHIPMENT},
+    # DELIVERED: collected by the buyer at the station that received it (hand_over_at_station).
+    P.RECEIVED: {P.IN_SHIPMENT, P.DELIVERED},
     P.IN_SHIPMENT: {P.RECEIVED, P.IN_TRANSIT},
     P.IN_TRANSIT: {P.ARRIVED, P.OUT_FOR_DELIVERY, P.DELIVERED, P.EXCEPTION},
     P.ARRIVED: {P.OUT_FOR_DELIVERY, P.DELIVERED, P.EXCEPTION},
@@ -90,45 +101,42 @@ class TooManyAttempts(ConflictError):
 
 # --- Notifications ----------------------------------------------------------------------------------------------------
 
-def _format(message, params: dict) -> str:
-    return str(message) % params
-
-
-# Translated when the notification is written, in the recipient's language, with the values filled in.
-lazy_format = lazy(_format, str)
-
+# (subject, body, where the button goes): "track" is the parcel's tracking page, "order" the buyer's order page.
 BUYER_MESSAGES = {
     "handed_over": (gettext_lazy("%(shop)s has packed your order %(number)s"),
-                    gettext_lazy("%(shop)s has handed your parcel %(parcel)s to the village station. Follow it at "
-                                 "%(track)s. Your delivery code is on your order page.")),
+                    gettext_lazy("%(shop)s has handed your parcel %(parcel)s to the village station. Your delivery "
+                                 "code is on your order page."), "track"),
     "departed": (gettext_lazy("Your parcel %(parcel)s is on its way"),
-                 gettext_lazy("Your parcel %(parcel)s from %(shop)s has left the village station for %(city)s. "
-                              "Follow it at %(track)s.")),
+                 gettext_lazy("Your parcel %(parcel)s from %(shop)s has left the village station for %(city)s."),
+                 "track"),
     "out_for_delivery": (gettext_lazy("Your parcel %(parcel)s is out for delivery"),
                          gettext_lazy("Your parcel %(parcel)s from %(shop)s arrives today. Please have your delivery "
-                                      "code ready: it is on your order page.")),
+                                      "code ready: it is on your order page."), "order"),
     "delivered": (gettext_lazy("Your parcel %(parcel)s is delivered"),
                   gettext_lazy("Your parcel %(parcel)s from %(shop)s is delivered. Enjoy it, and tell others how it "
-                               "was by rating the farm.")),
+                               "was by rating the farm."), "order"),
     "exception": (gettext_lazy("A problem with your parcel %(parcel)s"),
                   gettext_lazy("The station reported a problem with your parcel %(parcel)s from %(shop)s: "
-                               "%(problem)s. Follow it at %(track)s.")),
+                               "%(problem)s."), "track"),
 }
+LINK_LABELS = {"track": gettext_noop("Track the parcel"), "order": gettext_noop("See the order")}
 
 
 def track_url(code: str) -> str:
     return f"{settings.SITE_URL}/track/{code}"
 
 
-def _tell_buyer(parcel: Parcel, kind: str, *, dedupe: str, problem: str = "") -> None:
-    """Write the buyer's notification in the caller's transaction (sent after commit by the outbox)."""
+def _tell_buyer(parcel: Parcel, kind: str, *, dedupe: str, problem=None) -> None:
+    """Write the buyer's notification in the caller's transaction (sent after commit by the outbox).
+    Kept as message ids, so the inbox shows it in the buyer's language of the moment; the link is a button."""
     shop_order = parcel.shop_order
     order = shop_order.order
     params = {"parcel": parcel.code, "shop": shop_order.shop.name, "number": order.number,
-              "city": parcel.destination_city, "track": track_url(parcel.code), "problem": problem}
-    subject, body = BUYER_MESSAGES[kind]
-    notify(recipient=order.buyer, kind=f"parcel_{kind}", link=order.get_absolute_url(),
-           subject=lazy_format(subject, params), body=lazy_format(body, params),
+              "city": parcel.destination_city, "problem": problem or ""}
+    subject, body, target = BUYER_MESSAGES[kind]
+    link = reverse("logistics:track_parcel", args=[parcel.code]) if target == "track" else order.get_absolute_url()
+    notify(recipient=order.buyer, kind=f"parcel_{kind}", link=link, link_label=LINK_LABELS[target],
+           subject=Phrase(subject, params), body=Phrase(body, params),
            dedupe_key=f"parcel_{kind}:{parcel.pk}:{dedupe}")
 
 
@@ -338,11 +346,15 @@ def pack_shop_order(*, shop_order: ShopOrder, actor: User, lots: Mapping[int, ob
             errors[f"line_{line.pk}"].append(_("Choose the lot “%(title)s” is packed from.") % {"title": line.title})
         elif lot is None or lot.product_id != line.product_id:
             errors[f"line_{line.pk}"].append(_("This lot is not a lot of “%(title)s”.") % {"title": line.title})
-        elif lot.phi_violation:
-            errors[f"line_{line.pk}"].append(_("Lot %(lot)s was harvested too soon after spraying and cannot be "
-                                               "sold.") % {"lot": lot.code})
         else:
             chosen[line.pk] = lot
+    # The pre-harvest rule of shops.stock, the one the product page and checkout follow.
+    holds = stock.lot_holds({lot.product_id for lot in chosen.values()})
+    held = {h.pk: h for entry in holds.values() for h in entry.held}
+    for line_pk, lot in list(chosen.items()):
+        if lot.pk in held:
+            errors[f"line_{line_pk}"].append(held[lot.pk].message + " " + _("Choose another lot."))
+            del chosen[line_pk]
     if errors:
         raise ValidationError(dict(errors))
 
@@ -646,9 +658,10 @@ def _require_on_its_way(parcel: Parcel) -> None:
                             % {"code": parcel.code, "status": parcel.get_status_display()}, code="not_on_its_way")
 
 
-def _finish_delivery(parcel: Parcel, actor: User, now) -> None:
+def _finish_delivery(parcel: Parcel, actor: User, now, *, at_station: bool = False) -> None:
     """Parcel delivered (if it was not yet), its ShopOrder delivered then completed through orders."""
-    _require_on_its_way(parcel)
+    if not at_station:
+        _require_on_its_way(parcel)
     so = parcel.shop_order
     if parcel.status != P.DELIVERED:
         _move_parcel(parcel, P.DELIVERED)
@@ -686,6 +699,26 @@ def deliver_parcel(*, parcel: Parcel, actor: User, code: str, cash_collected: bo
                                 % {"amount": cash_due(order)}, code="cash_not_collected")
         _collect_cash(parcel, actor)
     _finish_delivery(parcel, actor, timezone.now())
+    return parcel
+
+
+@transaction.atomic
+def hand_over_at_station(*, parcel: Parcel, actor: User, code: str) -> Parcel:
+    """The buyer collects, at the station that received it, a parcel that never travels (a villager's order of
+    produce from a farm this station serves): their delivery code hands it over and completes its part.
+
+    Whether the order is collected here is the caller's to decide (stations knows where a villager collects);
+    this checks the parcel is at the agent's station and has not left it. Cash is the caller's, as with
+    deliver_parcel's `cash_collected`."""
+    station = _require_agent(actor)
+    if parcel.station_id != station.pk:
+        raise Parcel.DoesNotExist(parcel.pk)
+    (parcel,) = _lock_parcels([parcel.pk])
+    if parcel.status != P.RECEIVED:
+        raise ConflictError(_("Parcel %(code)s is not waiting at the station (it is “%(status)s”).")
+                            % {"code": parcel.code, "status": parcel.get_status_display()}, code="not_at_station")
+    _check_delivery_code([parcel], code)
+    _finish_delivery(parcel, actor, timezone.now(), at_station=True)
     return parcel
 
 
@@ -811,3 +844,39 @@ def reply_to_review(*, review: Review, actor: User, text: str) -> Review:
     review.save(update_fields=["reply", "replied_at"])
     bump_catalogue_version()
     return review
+
+
+# --- The agent's queued actions ---------------------------------------------------------------------------------------
+
+class ActionRefused(Exception):
+    """A queued action the station cannot apply; `detail` says why, in words for the agent."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@transaction.atomic
+def apply_station_action(*, agent: User, client_id: str, kind: str, args: Mapping, apply: Callable[[], str]
+                         ) -> tuple[StationAction, bool]:
+    """Apply one action the agent queued, at most once: (its record, whether this call applied or refused it).
+
+    The record is inserted first, under the unique (agent, client_id): a concurrent call with the same id
+    waits on that key, then finds the record and returns it with False, as does any later replay. `apply`
+    runs in a savepoint and returns what it did; an ActionRefused undoes its writes and the refusal is
+    recorded instead, so a replay is refused the same way.
+    """
+    _require_agent(agent)
+    action, created = StationAction.objects.get_or_create(
+        agent=agent, client_id=client_id,
+        defaults={"kind": kind[:20], "args": dict(args), "status": StationAction.Status.REJECTED})
+    if not created:
+        return action, False
+    try:
+        with transaction.atomic():
+            detail = apply()
+        action.status, action.detail = StationAction.Status.APPLIED, str(detail)[:500]
+    except ActionRefused as exc:
+        action.status, action.detail = StationAction.Status.REJECTED, str(exc.detail)[:500]
+    action.save(update_fields=["status", "detail"])
+    return action, True

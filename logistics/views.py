@@ -19,6 +19,7 @@ from core.forms import copy_errors
 from orders import selectors as order_selectors
 from orders import states as order_states
 from orders.models import OrderLine
+from shops import stock
 from shops.models import HarvestLot
 from shops.selectors import public_shops
 
@@ -73,11 +74,12 @@ def _seller_part(request, pk: int):
 def seller_pack(request, pk: int):
     shop_order = _seller_part(request, pk)
     lines = list(OrderLine.objects.filter(shop_order=shop_order).order_by("id"))
+    product_ids = {ln.product_id for ln in lines if ln.product_id}
     lots_by_product: dict[int, list[HarvestLot]] = {}
-    for lot in HarvestLot.objects.filter(product_id__in={ln.product_id for ln in lines if ln.product_id}).order_by(
-            "-harvested_on", "-id"):
+    for lot in HarvestLot.objects.filter(product_id__in=product_ids).order_by("-harvested_on", "-id"):
         lots_by_product.setdefault(lot.product_id, []).append(lot)
-    form = PackForm(_posted(request), lines=lines, lots_by_product=lots_by_product)
+    form = PackForm(_posted(request), lines=lines, lots_by_product=lots_by_product,
+                    holds=stock.lot_holds(product_ids))
     if request.method == "POST" and form.is_valid():
         try:
             services.pack_shop_order(shop_order=shop_order, actor=request.user, lots=form.lots(),
@@ -430,6 +432,8 @@ def track_parcel(request, code: str):
     parcel = selectors.parcel_for_tracking(canonical)
     if parcel is None:
         raise Http404("no such parcel")
+    # Newest first: the buyer opens the page to see where the parcel is now.
+    events = sorted(parcel.events.all(), key=lambda e: (e.occurred_at, e.pk), reverse=True)
     return render(request, "logistics/track_parcel.html", {
-        "parcel": parcel, "events": list(parcel.events.all()), "code_display": codes.display(parcel.code)})
+        "parcel": parcel, "events": events, "code_display": codes.display(parcel.code)})
 

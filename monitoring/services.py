@@ -11,9 +11,10 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
-from notifications.services import notify
+from notifications.services import Phrase, notify
 from shops.models import ShopMember
 
 from . import selectors
@@ -365,17 +366,15 @@ def _notify_owners(alert: Alert) -> None:
               "limit": f"{alert.threshold:f}".rstrip("0").rstrip("."), "place": sensor.attached_label,
               "time": timezone.localtime(alert.started_at).strftime("%Y-%m-%d %H:%M")}
 
-    def subject() -> str:
-        return _("Sensor alert: %(sensor)s is out of range") % values
+    subject = Phrase(gettext_noop("Sensor alert: %(sensor)s is out of range"), values)
+    if alert.kind == Alert.Kind.TOO_HIGH:
+        body = Phrase(gettext_noop("%(sensor)s (%(place)s) read %(value)s %(unit)s at %(time)s, above the highest "
+                                   "acceptable value of %(limit)s %(unit)s."), values)
+    else:
+        body = Phrase(gettext_noop("%(sensor)s (%(place)s) read %(value)s %(unit)s at %(time)s, below the lowest "
+                                   "acceptable value of %(limit)s %(unit)s."), values)
 
-    def body() -> str:
-        if alert.kind == Alert.Kind.TOO_HIGH:
-            return _("%(sensor)s (%(place)s) read %(value)s %(unit)s at %(time)s, above the highest "
-                     "acceptable value of %(limit)s %(unit)s.") % values
-        return _("%(sensor)s (%(place)s) read %(value)s %(unit)s at %(time)s, below the lowest "
-                 "acceptable value of %(limit)s %(unit)s.") % values
-
-    # notify() renders subject and body in each recipient's language.
+    # Kept as message ids: each recipient reads it in their language of the moment.
     for user in alert_recipients(sensor):
         notify(recipient=user, kind="sensor_alert", subject=subject, body=body, link=sensor.get_absolute_url(),
                dedupe_key=f"sensor-alert-{alert.pk}")

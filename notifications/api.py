@@ -10,6 +10,9 @@ from .models import Notification
 
 class NotificationSerializer(serializers.ModelSerializer):
     is_read = serializers.BooleanField(read_only=True)
+    # In the language of the request (Accept-Language or the user's choice), like the inbox page.
+    subject = serializers.CharField(source="subject_text", read_only=True)
+    body = serializers.CharField(source="body_text", read_only=True)
 
     class Meta:
         model = Notification

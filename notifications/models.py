@@ -1,15 +1,34 @@
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+
+
+def phrase_text(msgid: str, params: dict) -> str:
+    """A stored English message id in the active language, with its values filled in.
+
+    A value stored as {"_t": msgid} is itself a message (a status or problem name) and is translated too.
+    """
+    values = {k: gettext(v["_t"]) if isinstance(v, dict) and "_t" in v else v for k, v in (params or {}).items()}
+    try:
+        return gettext(msgid) % values if values else gettext(msgid)
+    except (KeyError, TypeError, ValueError):
+        try:
+            return msgid % values
+        except (KeyError, TypeError, ValueError):
+            return msgid
 
 
 class Notification(models.Model):
     """One message to one person on one channel: the outbox row.
 
     Written in the same transaction as the business change it reports, delivered by Celery after
-    commit. The body is rendered at write time in the recipient's language, so a retry days later
-    sends exactly what the event said.
+    commit. Subject and body are rendered at write time in the recipient's language for email and
+    SMS, so a retry days later sends exactly what the event said. The inbox shows them in the
+    reader's current language from the English message ids and their values (`subject_msgid`,
+    `body_msgid`, `params`); rows written before those existed show their stored text.
     """
 
     class Channel(models.TextChoices):
@@ -33,6 +52,12 @@ class Notification(models.Model):
     link = models.CharField(
         _("link"), max_length=500, blank=True, help_text=_("A path on this site, e.g. /orders/12/.")
     )
+    # The English message ids and their values, translated when the message is shown.
+    subject_msgid = models.CharField(_("subject message id"), max_length=300, blank=True, default="")
+    body_msgid = models.TextField(_("body message id"), blank=True, default="")
+    params = models.JSONField(_("message values"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    # The words on the link's button, an English message id (empty: "Open").
+    link_label = models.CharField(_("link label"), max_length=100, blank=True, default="")
     # The same event written twice (a retried webhook, a double click) makes one row per channel.
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, blank=True, default="")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -67,3 +92,15 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def subject_text(self) -> str:
+        return phrase_text(self.subject_msgid, self.params) if self.subject_msgid else self.subject
+
+    @property
+    def body_text(self) -> str:
+        return phrase_text(self.body_msgid, self.params) if self.body_msgid else self.body
+
+    @property
+    def link_text(self) -> str:
+        return gettext(self.link_label) if self.link_label else pgettext("notification link", "Open")

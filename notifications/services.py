@@ -18,14 +18,48 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import channels as channel_senders
-from .models import Notification
+from .models import Notification, phrase_text
 
 logger = logging.getLogger(__name__)
 
-Text = str | Callable[[], str]
+
+def _msgid(message) -> str:
+    """The English message id of a translatable string (a gettext_lazy or gettext_noop one)."""
+    with translation.override(None):  # no catalogue active: gettext gives the message id back
+        return str(message)
+
+
+def _stored_value(value):
+    if isinstance(value, Promise):  # a translatable word (a status, a problem): translated when shown
+        return {"_t": _msgid(value)}
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True, init=False)
+class Phrase:
+    """A message kept as its English id and values, translated when shown (in the reader's language).
+
+    `Phrase(gettext_lazy("Order %(number)s is paid"), {"number": "FG123"})`; a gettext_noop id works alike.
+    """
+
+    msgid: str
+    params: dict
+
+    def __init__(self, message, params: dict | None = None):
+        object.__setattr__(self, "msgid", _msgid(message))
+        object.__setattr__(self, "params", {k: _stored_value(v) for k, v in (params or {}).items()})
+
+    def __str__(self) -> str:
+        return phrase_text(self.msgid, self.params)
+
+
+Text = str | Callable[[], str] | Phrase
 
 # A claimed row whose worker vanished (killed mid-send) is handed out again after this long:
 # longer than any task may run, so a live send is never doubled.
@@ -114,6 +148,25 @@ class Message:
     link: str = ""
     channels: Iterable[str] = ("inbox", "email")
     dedupe_key: str | None = None
+    link_label: str | Promise = ""  # the words on the link's button (translatable); empty: "Open"
+
+
+def _message_ids(message: Message) -> dict:
+    """The fields that let the inbox show a Phrase subject and body in the reader's language."""
+    fields: dict = {"params": {}}
+    for part in ("subject", "body"):
+        text = getattr(message, part)
+        if isinstance(text, Phrase):
+            fields[f"{part}_msgid"] = text.msgid
+            fields["params"].update(text.params)
+    if "subject_msgid" in fields and "body_msgid" not in fields:
+        fields.pop("subject_msgid")  # shown whole or not at all: never half in one language
+    if "body_msgid" in fields and "subject_msgid" not in fields:
+        fields.pop("body_msgid")
+    if "subject_msgid" not in fields:
+        fields["params"] = {}
+    fields["link_label"] = _msgid(message.link_label) if message.link_label else ""
+    return fields
 
 
 def _rows(message: Message, now: datetime) -> list[Notification]:
@@ -124,8 +177,9 @@ def _rows(message: Message, now: datetime) -> list[Notification]:
     with translation.override(_language_of(message.recipient)):
         subject = " ".join(_render(message.subject).split())[:200]
         body = _render(message.body)
+    ids = _message_ids(message)
     return [Notification(recipient=message.recipient, channel=channel, kind=message.kind, subject=subject, body=body,
-                         link=link, next_attempt_at=now,
+                         link=link, next_attempt_at=now, **ids,
                          dedupe_key=message.dedupe_key[:200] if message.dedupe_key else "")
             for channel in _wanted_channels(message.recipient, message.channels)]
 
@@ -145,7 +199,8 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
             if not row.dedupe_key:
                 plain.append(row)
                 continue
-            fields = {f: getattr(row, f) for f in ("kind", "subject", "body", "link", "next_attempt_at")}
+            fields = {f: getattr(row, f) for f in ("kind", "subject", "body", "link", "next_attempt_at",
+                                                   "subject_msgid", "body_msgid", "params", "link_label")}
             row, created = Notification.objects.get_or_create(
                 recipient=row.recipient, channel=row.channel, dedupe_key=row.dedupe_key, defaults=fields)
             if created:
@@ -166,18 +221,21 @@ def notify(
     link: str = "",
     channels: Iterable[str] = ("inbox", "email"),
     dedupe_key: str | None = None,
+    link_label: str | Promise = "",
 ) -> list[Notification]:
     """Write the outbox rows for one event; call it inside the transaction of the business change.
 
-    `subject` and `body` are lazy translatable strings or callables returning a string (use a
-    callable for messages with placeholders, e.g. `lambda: _("Order %(n)s is paid") % {"n": n}`);
-    they are rendered here in the recipient's language. SMS is skipped for a user without a phone,
-    email for one without an address. With a `dedupe_key`, writing the same event again adds no
+    `subject` and `body` are Phrases (an English message id and its values, e.g.
+    `Phrase(gettext_lazy("Order %(n)s is paid"), {"n": n})`): rendered here in the recipient's language
+    for email and SMS, and kept as ids so the inbox shows them in whatever language the reader uses.
+    Lazy translatable strings and callables returning a string still work, but stay in the language
+    they were written in. `link_label` names the link's button (translatable). SMS is skipped for a
+    user without a phone, email for one without an address. With a `dedupe_key`, writing the same event again adds no
     row for a channel that already has one. Returns the rows written now; each is sent after commit.
     Several events at once: `notify_many`.
     """
     return notify_many([Message(recipient=recipient, kind=kind, subject=subject, body=body, link=link,
-                                channels=tuple(channels), dedupe_key=dedupe_key)])
+                                channels=tuple(channels), dedupe_key=dedupe_key, link_label=link_label)])
 
 
 def _backoff(attempts: int) -> int:

@@ -216,7 +216,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise ValidationError({"address": [_("Choose one of your delivery addresses.")]})
         order = services.place_order(buyer=request.user, address=address,
                                      payment_method=data.validated_data["payment_method"])
-        return Response(OrderSerializer(self.get_queryset().get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+        # The order as the service wrote it (its parts and lines are held on it): nothing is read back.
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses={200: OrderSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])

@@ -19,3 +19,8 @@ refund_recorded = Signal()
 # A part of a paid order was cancelled (after any card refund was asked for): `shop_order`, `order`. A card
 # payment's refund is announced by refund_recorded; a cash order's money goes back to the buyer by hand.
 paid_part_cancelled = Signal()
+
+# Parts of an order became the shops' to prepare (a paid order, a cash-on-delivery order placed or switched to cash,
+# a weighed order authorised): `order`, `shop_orders`. Sent where the shops are notified; a repeat is possible, so
+# receivers de-duplicate.
+shop_orders_announced = Signal()

@@ -156,6 +156,21 @@ class Order(models.Model):
         """What a card is asked for: the most to pay for a weighed order, the total otherwise."""
         return self.max_total if self.max_total is not None else self.total
 
+    @property
+    def is_pay_on_delivery(self) -> bool:
+        """Cash on delivery, not collected yet: nothing is waiting on the buyer before delivery."""
+        return self.status == self.Status.PENDING_PAYMENT and self.payment_method == self.PaymentMethod.COD
+
+    @property
+    def status_key(self) -> str:
+        """The status for its badge's colour ("pay_on_delivery" is a plain badge, not a warning)."""
+        return "pay_on_delivery" if self.is_pay_on_delivery else self.status
+
+    @property
+    def status_label(self) -> str:
+        """The status in the buyer's and seller's words: a cash order is paid on delivery, not awaited."""
+        return str(_("Pay on delivery")) if self.is_pay_on_delivery else self.get_status_display()
+
 
 class ShopOrder(models.Model):
     """The part of an Order that one shop fulfils."""

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Address, User
 from core.money import quantize
+from shops import stock
 from shops.models import Product, Shop, ShopMember
 from shops.selectors import shops_managed_by
 
@@ -19,12 +20,19 @@ from .models import ZERO, Cart, CartItem, Order, OrderLine, ShopOrder, weighed_l
 # --- Cart ---------------------------------------------------------------------------------------------------------
 
 
-def line_problem(product: Product, quantity: int, *, check_stock: bool = True) -> str:
-    """Why this quantity of a product cannot be ordered now, in words for the buyer; "" when it can."""
+def line_problem(product: Product, quantity: int, *, check_stock: bool = True,
+                 holds: stock.LotHolds | stock.SaleHold | None = None) -> str:
+    """Why this quantity of a product cannot be ordered now, in words for the buyer; "" when it can.
+
+    `holds` is the product under the pre-harvest rule (`shops.stock`: a cart line's annotation, or lot_holds).
+    """
     if not product.is_active:
         return _("“%(product)s” is no longer on sale.") % {"product": product.title}
     if not product.shop.is_open:
         return _("%(shop)s is not taking orders right now.") % {"shop": product.shop.name}
+    held = stock.phi_problem(product, holds)
+    if held:
+        return held
     if quantity < product.min_order:
         return _("The minimum order of “%(product)s” is %(min)d %(unit)s.") % {
             "product": product.title, "min": product.min_order, "unit": product.get_unit_display()}
@@ -49,9 +57,12 @@ def cart_for_token(token: str | None) -> Cart | None:
 
 
 def cart_items(cart: Cart | None) -> QuerySet[CartItem]:
+    """The cart's lines with product, shop and village, and whether the pre-harvest rule holds the product
+    (`shops.stock.sale_hold_of(item)`), in one query."""
     if cart is None:
         return CartItem.objects.none()
-    return cart.items.select_related("product", "product__shop", "product__shop__village").order_by("added_at", "id")
+    return (cart.items.select_related("product", "product__shop", "product__shop__village")
+            .annotate(**stock.sale_hold_annotations("product")).order_by("added_at", "id"))
 
 
 def cart_item_count(cart: Cart | None) -> int:
@@ -144,14 +155,16 @@ class CartSummary:
 def cart_summary(cart: Cart | None, *, province: str = "") -> CartSummary:
     """The cart grouped by shop with subtotals, and shipping fees when the delivery province is known.
 
-    Three queries whatever the size: the lines (with product, shop, village), and the rates once.
+    Three queries whatever the size: the lines (with product, shop, village and the pre-harvest rule),
+    and the rates once.
     """
     groups: dict[int, CartGroup] = {}
     for item in cart_items(cart):
         product = item.product
         group = groups.setdefault(product.shop_id, CartGroup(shop=product.shop))
         line_total = product.price * item.quantity
-        group.lines.append(CartLine(item=item, line_total=line_total, problem=line_problem(product, item.quantity)))
+        group.lines.append(CartLine(item=item, line_total=line_total, problem=line_problem(
+            product, item.quantity, holds=stock.sale_hold_of(item))))
         group.items_total += line_total
     if province and groups:
         rates = shipping.current_rates()
@@ -197,7 +210,9 @@ def order_list_for_buyer(user: User) -> QuerySet[Order]:
 def order_detail_for_buyer(user: User) -> QuerySet[Order]:
     return orders_for_buyer(user).prefetch_related(
         # parcel and review (logistics) feed the delivery-code include of the order page, in the same query.
-        Prefetch("shop_orders", queryset=ShopOrder.objects.select_related("shop", "shop__village", "parcel", "review")
+        # parcel__shipment: the carrier and its tracking number, shown to the buyer.
+        Prefetch("shop_orders", queryset=ShopOrder.objects.select_related("shop", "shop__village", "parcel",
+                                                                          "parcel__shipment", "review")
                  .order_by("id")
                  .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,16 +18,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import Address, User
 from accounts.services import create_address
 from core import codes
 from core.errors import ConflictError
 from core.money import quantize
-from notifications.services import Message, notify, notify_many
+from notifications.services import Message, Phrase, notify, notify_many
 from shops import stock
 from shops.models import Product
 from shops.selectors import can_manage_shop
@@ -49,19 +49,15 @@ BUYER_CANCELLABLE = selectors.BUYER_CANCELLABLE_PARTS
 
 # --- Notifications ----------------------------------------------------------------------------------------------------
 
-def _format(message, params: dict) -> str:
-    return str(message) % params
+SEE_ORDER = gettext_noop("See the order")
 
 
-# Translated when the notification is rendered, in the recipient's language, with the values filled in.
-lazy_format = lazy(_format, str)
-
-
-def _notify(*, recipient: User, kind: str, subject, body, link: str = "", dedupe_key: str | None = None,
-            channels=("inbox", "email")) -> None:
-    """Write a notification in the caller's transaction (delivered after commit by the outbox)."""
+def _notify(*, recipient: User, kind: str, subject: Phrase, body: Phrase, link: str = "",
+            dedupe_key: str | None = None, channels=("inbox", "email"), link_label: str = SEE_ORDER) -> None:
+    """Write a notification in the caller's transaction (delivered after commit by the outbox); its Phrases are
+    shown in the reader's language."""
     notify(recipient=recipient, kind=kind, subject=subject, body=body, link=link, channels=channels,
-           dedupe_key=dedupe_key)
+           dedupe_key=dedupe_key, link_label=link_label)
 
 
 def _shop_messages(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str, subject, body,
@@ -70,8 +66,9 @@ def _shop_messages(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str,
     managers = selectors.managers_of_shops({so.shop_id for so in shop_orders})
     return [
         Message(recipient=person, kind=kind, link=reverse("orders:seller_order", args=[so.pk]),
-                subject=lazy_format(subject, {"number": order.number, "shop": so.shop.name}),
-                body=lazy_format(body, {"number": order.number, "shop": so.shop.name, "total": so.total,
+                link_label=SEE_ORDER,
+                subject=Phrase(subject, {"number": order.number, "shop": so.shop.name}),
+                body=Phrase(body, {"number": order.number, "shop": so.shop.name, "total": so.total,
                                         "count": counts[so.pk] if counts else so.lines.count()}),
                 dedupe_key=f"{kind}:{so.pk}:{person.pk}" if dedupe else None)
         for so in shop_orders for person in managers.get(so.shop_id, [])]
@@ -85,6 +82,10 @@ def _notify_shops(order: Order, shop_orders: Iterable[ShopOrder], *, kind: str, 
 
 def _new_order_messages(order: Order, shop_orders: Iterable[ShopOrder], counts: dict[int, int] | None = None,
                         dedupe: bool = True) -> list[Message]:
+    """What each shop is told of its new part; the parts are announced (events.shop_orders_announced) with it."""
+    shop_orders = list(shop_orders)
+    if shop_orders:
+        events.shop_orders_announced.send(sender=Order, order=order, shop_orders=shop_orders)
     return _shop_messages(order, shop_orders, kind="shop_order_new", counts=counts, dedupe=dedupe,
                           subject=gettext_lazy("New order %(number)s for %(shop)s"),
                           body=gettext_lazy("Order %(number)s for %(shop)s: %(count)d line(s), ¥%(total)s. "
@@ -134,7 +135,7 @@ def _check_quantity(quantity) -> int:
 
 
 def _check_line(product: Product, quantity: int) -> None:
-    problem = selectors.line_problem(product, quantity)
+    problem = selectors.line_problem(product, quantity, holds=stock.lot_holds([product.pk]).get(product.pk))
     if problem:
         field = "quantity" if product.is_active and product.shop.is_open else "product"
         raise ValidationError({field: [problem]})
@@ -172,26 +173,109 @@ def remove_cart_item(*, item: CartItem) -> None:
     CartItem.objects.filter(pk=item.pk).delete()
 
 
+@dataclass(frozen=True)
+class CartMerge:
+    """What sign-in did to the cart the visitor was filling: enough to tell them, and to undo it."""
+
+    cart: Cart
+    before: dict[int, int]  # the visitor's cart just before sign-in: product id -> units
+    added: list[tuple[str, int]] = field(default_factory=list)  # lines from the saved cart: (title, units)
+    raised: list[tuple[str, int, int]] = field(default_factory=list)  # (title, units before, units after)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.raised)
+
+
 @transaction.atomic
-def merge_carts(*, user: User, token: str | None) -> Cart | None:
-    """At sign-in: the anonymous cart's lines join the user's cart, quantities added up and capped by stock."""
+def merge_carts(*, user: User, token: str | None) -> CartMerge | None:
+    """At sign-in: the anonymous cart's lines join the user's cart, quantities added up and capped by stock.
+
+    Returns what changed from the visitor's point of view (lines of the saved cart they did not have,
+    quantities raised), or None when there was no anonymous cart.
+    """
     anonymous = Cart.objects.select_for_update().filter(session_key=token, user__isnull=True).first() if token else None
     if anonymous is None:
         return None
     cart = _get_or_create_cart(user=user)
-    existing = {item.product_id: item for item in cart.items.select_for_update()}
-    for item in anonymous.items.select_related("product"):
+    existing = {item.product_id: item for item in cart.items.select_for_update().select_related("product")}
+    visitor = list(anonymous.items.select_related("product"))
+    before = {item.product_id: item.quantity for item in visitor}
+    raised: list[tuple[str, int, int]] = []
+    for item in visitor:
         mine = existing.get(item.product_id)
         quantity = min(item.quantity + (mine.quantity if mine else 0), item.product.stock)
         if quantity < 1:
             continue  # sold out: nothing to carry over
         if mine is None:
             CartItem.objects.create(cart=cart, product=item.product, quantity=quantity)
-        elif mine.quantity != quantity:
-            mine.quantity = quantity
-            mine.save(update_fields=["quantity"])
+        else:
+            if mine.quantity != quantity:
+                mine.quantity = quantity
+                mine.save(update_fields=["quantity"])
+            if quantity > item.quantity:
+                raised.append((item.product.title, item.quantity, quantity))
+    # Told only when both carts had lines: a visitor's cart joining an empty one changes nothing they see.
+    added = [(item.product.title, item.quantity) for pid, item in existing.items() if pid not in before] if before \
+        else []
     anonymous.delete()
+    return CartMerge(cart=cart, before=before, added=added, raised=raised if before else [])
+
+
+@transaction.atomic
+def restore_cart(*, user: User, lines: Mapping[int, int]) -> Cart:
+    """Put the user's cart back to exactly these lines (product id -> units): the undo of a merge.
+    Products deleted since are left out; anything else that changed shows as a problem on the cart page."""
+    cart = _get_or_create_cart(user=user)
+    cart.items.all().delete()
+    wanted = {int(pid): int(qty) for pid, qty in lines.items() if int(qty) > 0}
+    products = Product.objects.in_bulk(list(wanted))
+    CartItem.objects.bulk_create([CartItem(cart=cart, product=products[pk], quantity=quantity)
+                                  for pk, quantity in wanted.items() if pk in products])
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     return cart
+
+
+@dataclass(frozen=True)
+class BuyAgain:
+    """What "buy again" put in the cart, and what it could not, with the reason in the buyer's words."""
+
+    added: list[str]
+    refused: list[tuple[str, str]]  # (title, why)
+
+
+def buy_again(*, buyer: User, order: Order) -> BuyAgain:
+    """Put the products of a past order back in the buyer's cart, in the quantities bought then.
+
+    Each product goes through the cart's own checks (on sale, open shop, minimum, stock, the pre-harvest
+    rule); one that fails is left out and named with its reason, the others are added.
+    """
+    if order.buyer_id != buyer.pk:
+        raise PermissionDenied("not this buyer's order")
+    cart = open_cart(user=buyer)
+    wanted: dict[int, int] = defaultdict(int)
+    titles: dict[int, str] = {}
+    refused: list[tuple[str, str]] = []
+    for line in OrderLine.objects.filter(shop_order__order=order).order_by("id"):
+        if line.product_id is None:
+            refused.append((line.title, _("This product is no longer sold.")))
+            continue
+        wanted[line.product_id] += line.quantity
+        titles.setdefault(line.product_id, line.title)
+    products = Product.objects.select_related("shop").in_bulk(list(wanted))
+    added: list[str] = []
+    for product_id, quantity in wanted.items():
+        product = products.get(product_id)
+        if product is None:
+            refused.append((titles[product_id], _("This product is no longer sold.")))
+            continue
+        try:
+            add_to_cart(cart=cart, product=product, quantity=quantity)
+        except ValidationError as exc:
+            refused.append((product.title, " ".join(exc.messages)))
+        else:
+            added.append(product.title)
+    return BuyAgain(added=added, refused=refused)
 
 
 # --- Checkout ---------------------------------------------------------------------------------------------------------
@@ -288,12 +372,30 @@ def create_order(*, buyer: User, address: Address, payment_method: str,
     for so in parts:
         so.order = order
     ShopOrder.objects.bulk_create(parts)
-    OrderLine.objects.bulk_create([
+    lines_of = {so.pk: [
         OrderLine(shop_order=so, product=product, title=product.title, unit=product.unit,
                   unit_weight_kg=product.unit_weight_kg, unit_price=price, quantity=quantity,
                   line_total=quantize(price * quantity), **_weighed_fields(product, quantity, price))
-        for so in parts for product, quantity, price in by_shop[so.shop_id]])
+        for product, quantity, price in by_shop[so.shop_id]] for so in parts}
+    OrderLine.objects.bulk_create([line for so in parts for line in lines_of[so.pk]])
+    _hold_rows(order, parts, lines_of)
     return order
+
+
+def _hold_rows(order: Order, parts: list[ShopOrder], lines_of: dict[int, list[OrderLine]]) -> None:
+    """Keep the rows just written on the order as if prefetched (`order.shop_orders.all()`, `so.lines.all()`,
+    in id order), so that the notifications and the checkout's answer read them without reading them back."""
+    _hold(order, "shop_orders", parts)
+    for so in parts:
+        _hold(so, "lines", lines_of[so.pk])
+
+
+def _hold(instance, related: str, rows: list) -> None:
+    # What prefetch_related leaves behind: the related manager's queryset with its result filled in. Any
+    # filter on it (`order.shop_orders.filter(...)`) is a new query, as after a prefetch.
+    queryset = getattr(instance, related).get_queryset()
+    queryset._result_cache, queryset._prefetch_done = rows, True
+    instance._prefetched_objects_cache = {**getattr(instance, "_prefetched_objects_cache", {}), related: queryset}
 
 
 def _weighed_fields(product: Product, quantity: int, price: Decimal) -> dict:
@@ -323,7 +425,8 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
     for item in items:
         needed[item.product_id] += item.quantity
     for item in items:
-        problem = selectors.line_problem(item.product, item.quantity, check_stock=False)
+        problem = selectors.line_problem(item.product, item.quantity, check_stock=False,
+                                         holds=stock.sale_hold_of(item))
         if problem:
             raise ConflictError(problem, code="not_available")
         # Fail fast on what is already known to be short; the reservation below is what guarantees it.
@@ -348,14 +451,14 @@ def place_order(*, buyer: User, address: Address, payment_method: str) -> Order:
         lines_per_shop: dict[int, int] = defaultdict(int)
         for item in items:
             lines_per_shop[item.product.shop_id] += 1
-        shop_orders = list(order.shop_orders.select_related("shop").order_by("id"))
+        shop_orders = list(order.shop_orders.all())  # held by create_order: no read back
         # A brand-new order cannot have been announced before: no de-duplication lookups needed.
         messages = _new_order_messages(order, shop_orders, dedupe=False,
                                        counts={so.pk: lines_per_shop[so.shop_id] for so in shop_orders})
     # The buyer's and every shop's notifications: one INSERT, one broker message after commit.
     notify_many([*messages, Message(
-        recipient=buyer, kind="order_placed", link=order.get_absolute_url(),
-        subject=lazy_format(gettext_lazy("Order %(number)s received"), params), body=lazy_format(body, params))])
+        recipient=buyer, kind="order_placed", link=order.get_absolute_url(), link_label=SEE_ORDER,
+        subject=Phrase(gettext_lazy("Order %(number)s received"), params), body=Phrase(body, params))])
 
     # Stock last: each product row stays locked from its UPDATE until commit, so taking it at the very
     # end keeps that window (and the queue of buyers of a popular product behind it) as short as it can be.
@@ -404,8 +507,8 @@ def mark_order_paid(*, order: Order, payment: Payment | None = None) -> Order:
             released.append(so)
     params = {"number": order.number, "total": order.total}
     _notify(recipient=order.buyer, kind="order_paid", link=order.get_absolute_url(),
-            subject=lazy_format(gettext_lazy("Order %(number)s is paid"), params),
-            body=lazy_format(gettext_lazy("We have received ¥%(total)s for order %(number)s. Thank you!"), params),
+            subject=Phrase(gettext_lazy("Order %(number)s is paid"), params),
+            body=Phrase(gettext_lazy("We have received ¥%(total)s for order %(number)s. Thank you!"), params),
             dedupe_key=f"order_paid:{order.pk}")
     _notify_new_order_to_shops(order, released)
     events.order_paid.send(sender=Order, order=order, payment=payment)
@@ -501,8 +604,8 @@ def _expire_locked(order: Order) -> bool:
     order.save(update_fields=["status", "cancelled_at", "cancel_reason", "reserved_until", "updated_at"])
     params = {"number": order.number}
     _notify(recipient=order.buyer, kind="order_expired", link=order.get_absolute_url(),
-            subject=lazy_format(gettext_lazy("Order %(number)s has expired"), params),
-            body=lazy_format(gettext_lazy("The time to pay order %(number)s ran out, so it is cancelled and the "
+            subject=Phrase(gettext_lazy("Order %(number)s has expired"), params),
+            body=Phrase(gettext_lazy("The time to pay order %(number)s ran out, so it is cancelled and the "
                                           "produce released. You can order again at any time."), params),
             dedupe_key=f"order_expired:{order.pk}")
     _stop_card_payment_after_commit(order)
@@ -676,8 +779,8 @@ def cancel_order(*, order: Order, actor: User, reason: str = "") -> Order:
     _settle(order)
     params = {"number": order.number, "total": order.total}
     _notify(recipient=order.buyer, kind="order_cancelled", link=order.get_absolute_url(),
-            subject=lazy_format(gettext_lazy("Order %(number)s is cancelled"), params),
-            body=lazy_format(gettext_lazy("Your order %(number)s is cancelled. Any payment is refunded to the way "
+            subject=Phrase(gettext_lazy("Order %(number)s is cancelled"), params),
+            body=Phrase(gettext_lazy("Your order %(number)s is cancelled. Any payment is refunded to the way "
                                           "you paid.") if was_paid else
                              gettext_lazy("Your order %(number)s is cancelled."), params),
             dedupe_key=f"order_cancelled:{order.pk}")
@@ -834,8 +937,8 @@ def record_weights(*, shop_order: ShopOrder, weights: Mapping[int, object]) -> S
               "lines": "; ".join(f"{line.title} {line.weight_kg.normalize()} kg ¥{line.line_total}"
                                  for line in weighed)}
     _notify(recipient=order.buyer, kind="order_weighed", link=order.get_absolute_url(),
-            subject=lazy_format(gettext_lazy("Order %(number)s is weighed"), params),
-            body=lazy_format(gettext_lazy("%(shop)s weighed your order %(number)s: %(lines)s. This part comes to "
+            subject=Phrase(gettext_lazy("Order %(number)s is weighed"), params),
+            body=Phrase(gettext_lazy("%(shop)s weighed your order %(number)s: %(lines)s. This part comes to "
                                           "¥%(total)s; you pay the weighed price, never more than the most shown "
                                           "at checkout."), params),
             dedupe_key=f"order_weighed:{so.pk}:{so.total}")
@@ -890,16 +993,16 @@ def hold_for_weighing(*, order: Order) -> Order:
     params = {"number": order.number, "estimate": order.total, "most": order.max_total}
     if released:
         _notify(recipient=order.buyer, kind="order_authorised", link=order.get_absolute_url(),
-                subject=lazy_format(gettext_lazy("Order %(number)s: card authorised"), params),
-                body=lazy_format(gettext_lazy("Your card is authorised for at most ¥%(most)s (estimate ¥%(estimate)s)."
+                subject=Phrase(gettext_lazy("Order %(number)s: card authorised"), params),
+                body=Phrase(gettext_lazy("Your card is authorised for at most ¥%(most)s (estimate ¥%(estimate)s)."
                                               " The farm weighs your produce when packing and only the weighed total "
                                               "is charged; the rest is released."), params),
                 dedupe_key=f"order_authorised:{order.pk}")
         _notify_new_order_to_shops(order, released)
     elif renewed:
         _notify(recipient=order.buyer, kind="order_authorised", link=order.get_absolute_url(),
-                subject=lazy_format(gettext_lazy("Order %(number)s: card authorised again"), params),
-                body=lazy_format(gettext_lazy("Thank you: your card is authorised again for at most ¥%(most)s."),
+                subject=Phrase(gettext_lazy("Order %(number)s: card authorised again"), params),
+                body=Phrase(gettext_lazy("Thank you: your card is authorised again for at most ¥%(most)s."),
                                  params))
     _take_weighed_payment_when_ready(order)
     return order
@@ -933,8 +1036,8 @@ def renew_weighed_authorisation(*, order: Order, now=None) -> bool:
         params = {"number": order.number, "most": order.max_total, "hours": settings.WEIGHED_REAUTHORISE_HOURS}
         _notify(recipient=order.buyer, kind="order_reauthorise", channels=("inbox", "email", "sms"),
                 link=reverse("orders:pay", args=[order.number]),
-                subject=lazy_format(gettext_lazy("Order %(number)s: please authorise your card again"), params),
-                body=lazy_format(gettext_lazy("Your produce is not weighed yet and the card authorisation for order "
+                subject=Phrase(gettext_lazy("Order %(number)s: please authorise your card again"), params),
+                body=Phrase(gettext_lazy("Your produce is not weighed yet and the card authorisation for order "
                                               "%(number)s is about to lapse. Please authorise up to ¥%(most)s again "
                                               "within %(hours)d hours, or the order is cancelled."), params),
                 dedupe_key=f"order_reauthorise:{order.pk}:{now:%Y%m%d}")
@@ -997,8 +1100,8 @@ def cancel_shop_order(*, shop_order: ShopOrder, actor: User, reason: str) -> Sho
     else:
         body = gettext_lazy("%(shop)s cancelled its part of order %(number)s. Reason: %(reason)s.")
     _notify(recipient=order.buyer, kind="order_cancelled", link=order.get_absolute_url(),
-            subject=lazy_format(gettext_lazy("%(shop)s cancelled part of order %(number)s"), params),
-            body=lazy_format(body, params), dedupe_key=f"shop_order_cancelled:{so.pk}")
+            subject=Phrase(gettext_lazy("%(shop)s cancelled part of order %(number)s"), params),
+            body=Phrase(body, params), dedupe_key=f"shop_order_cancelled:{so.pk}")
     return so
 
 

@@ -26,6 +26,7 @@ from .forms import (
     ShipToForm,
 )
 from .models import CartItem, Order, Payment, ShopOrder
+from .signals import CART_MERGE_SESSION_KEY
 
 PAGE_SIZE = 10
 
@@ -74,7 +75,34 @@ def cart(request):
         ship_to = ShipToForm(initial={"province": shipping.PROVINCE_NAMES.get(shipping.province_key(province),
                                                                               province)})
     summary = selectors.cart_summary(request_cart(request), province=province)
-    return render(request, "orders/cart.html", {"summary": summary, "ship_to": ship_to})
+    return render(request, "orders/cart.html", {"summary": summary, "ship_to": ship_to,
+                                                "merge": cart_merge_notice(request)})
+
+
+def cart_merge_notice(request) -> dict | None:
+    """What signing in added to the cart, while the buyer may still undo it (see orders.signals)."""
+    if not request.user.is_authenticated:
+        return None
+    return request.session.get(CART_MERGE_SESSION_KEY)
+
+
+@require_POST
+def cart_merge_undo(request):
+    """Put the cart back as it was just before sign-in merged the saved cart into it."""
+    merge = cart_merge_notice(request)
+    if merge is None:
+        messages.info(request, _("There is nothing to undo: your cart is as you left it."))
+        return redirect("orders:cart")
+    services.restore_cart(user=request.user, lines=dict(merge["before"]))
+    request.session.pop(CART_MERGE_SESSION_KEY, None)
+    messages.success(request, _("Your cart is back as it was before you signed in."))
+    return redirect(_safe_next(request, reverse("orders:cart")))
+
+
+@require_POST
+def cart_merge_keep(request):
+    request.session.pop(CART_MERGE_SESSION_KEY, None)
+    return redirect(_safe_next(request, reverse("orders:cart")))
 
 
 @require_POST
@@ -185,6 +213,7 @@ def checkout(request):
             form.add_error(None, exc.message)
             summary = selectors.cart_summary(cart_, province=province)
         else:
+            request.session.pop(CART_MERGE_SESSION_KEY, None)
             pay_url = _pay_url(order)
             if pay_url:
                 return redirect(pay_url)
@@ -192,7 +221,7 @@ def checkout(request):
             return redirect(order.get_absolute_url())
     return render(request, "orders/checkout.html", {
         "form": form, "address_form": address_form, "summary": summary, "chosen": chosen,
-        "new_address": choice == NEW_ADDRESS})
+        "new_address": choice == NEW_ADDRESS, "merge": cart_merge_notice(request)})
 
 
 # --- Buyer's orders ---------------------------------------------------------------------------------------------------
@@ -227,6 +256,21 @@ def order_cancel(request, number: str):
     else:
         messages.success(request, _("Order %(number)s is cancelled.") % {"number": order.number})
     return redirect(order.get_absolute_url())
+
+
+@login_required
+@require_POST
+def order_buy_again(request, number: str):
+    """Put a past order's products back in the cart; say which could not be added and why."""
+    order = get_object_or_404(selectors.orders_for_buyer(request.user), number=number)
+    result = services.buy_again(buyer=request.user, order=order)
+    if result.added:
+        messages.success(request, _("Back in your cart: %(products)s.") % {"products": ", ".join(result.added)})
+    for title, why in result.refused:
+        messages.warning(request, _("Not added: %(product)s. %(reason)s") % {"product": title, "reason": why})
+    if not result.added and not result.refused:
+        messages.info(request, _("Nothing in this order can be bought again."))
+    return redirect("orders:cart")
 
 
 # --- Seller's incoming orders -----------------------------------------------------------------------------------------

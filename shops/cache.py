@@ -157,6 +157,11 @@ def listing_scopes(*, category=None, price_sensitive: bool = False) -> list[str]
     return [LISTING, *([LISTING_PRICES] if price_sensitive else [])]
 
 
+def listing_stamp(*, category=None, price_sensitive: bool = False) -> str:
+    """A cache key part valid while a list page's own scopes stand (its count and facets, not its tiles)."""
+    return catalogue.stamp(GLOBAL, *listing_scopes(category=category, price_sensitive=price_sensitive))
+
+
 def cache_catalogue_page(view=None, *, on_hit=None):
     """Serve a catalogue view from the cache to visitors without a session.
 

@@ -377,6 +377,8 @@ def load(out) -> None:
             _product(shop, item, categories, farmers, shop_seed * 100 + item_seed)
             products += 1
     _weighed_product(categories, farmers)
+    # Photos of an earlier load get the variants added since (smaller widths, AVIF, placeholders).
+    images.schedule_missing_variants()
     out.write(f"Demo catalogue: {len(SHOPS)} shops, {products + 1} products (farmers farmer to farmer9, "
               f"password '{DEMO_PASSWORD}').")
 

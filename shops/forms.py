@@ -136,11 +136,23 @@ class PriceStockForm(forms.Form):
                                widget=forms.TextInput(attrs=NUMBER_INPUT))
 
 
+class UploadIdsField(forms.Field):
+    """Ids of photos already sent in chunks by static/js/upload.js (shops/uploads.py); kept as hidden inputs, so
+    a form that comes back with an error keeps its photos."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        return [v for v in (str(v).strip() for v in values) if v]
+
+
 class PhotoUploadForm(forms.Form):
     photos = MultipleFileField(
         label=_("Add photos"), required=False,
         help_text=_("You can choose several photos at once. JPEG, PNG or WebP."),
         widget=MultipleFileInput(attrs={"accept": "image/*"}))
+    photo_uploads = UploadIdsField(required=False)
     photo_alt = forms.CharField(label=_("What the photos show"), max_length=120, required=False,
                                 help_text=_("For buyers who cannot see the photos, e.g. a box of red apples."))
 

@@ -346,7 +346,9 @@ class ProductImage(models.Model):
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
 
-    THUMBNAIL_WIDTHS = (320, 640, 1280)
+    # 160 and 320 for tiles and small thumbnails on phones (a 2-column tile is ~160 CSS px), 960 for a phone's
+    # full-width photo at DPR 2, 1280 for wide screens.
+    THUMBNAIL_WIDTHS = (160, 320, 640, 960, 1280)
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(_("photo"), upload_to=product_image_path, width_field="width",
@@ -357,8 +359,12 @@ class ProductImage(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     is_cover = models.BooleanField(_("cover photo"), default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING)
-    # {"320": "products/..../x-320.webp", ...} once the thumbnail task has run.
+    # {"320": "products/..../x-320-<digest>.webp", ...} once the thumbnail task has run.
     thumbnails = models.JSONField(default=dict, blank=True)
+    # The same widths as AVIF, where the server's Pillow can write it (else empty); browsers that read AVIF take it.
+    avif = models.JSONField(default=dict, blank=True)
+    # A tiny blurred preview as a data: URI (about 150 bytes), shown until the photo itself arrives.
+    placeholder = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -438,3 +444,39 @@ class InputApplication(models.Model):
         if self.kind != self.Kind.PESTICIDE or not self.pre_harvest_interval_days:
             return False
         return (harvested_on - self.applied_on).days < self.pre_harvest_interval_days
+
+
+class PhotoUpload(models.Model):
+    """A photo arriving in chunks (shops/uploads.py), so a dropped connection resumes instead of starting over.
+
+    Chunks are kept in the database, so any app server can take the next one; the form that attaches the
+    photo claims it (and removes it); what nobody claims is purged when it expires.
+    """
+
+    token = models.CharField(max_length=32, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photo_uploads")
+    size = models.PositiveIntegerField()
+    received = models.PositiveIntegerField(default=0)
+    content_type = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=100, blank=True)  # as the uploader named it, for their own messages
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.received}/{self.size}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.received >= self.size
+
+
+class PhotoUploadChunk(models.Model):
+    upload = models.ForeignKey(PhotoUpload, on_delete=models.CASCADE, related_name="chunks")
+    offset = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "offset"], name="one_chunk_per_offset")]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id}@{self.offset}"

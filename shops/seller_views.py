@@ -32,6 +32,7 @@ from .forms import (
     VerificationForm,
 )
 from .models import HarvestLot, InputApplication, Product, ProductImage, Shop
+from .uploads import claim_files
 
 PRODUCTS_PER_PAGE = 40
 LOTS_PER_PAGE = 40
@@ -119,7 +120,7 @@ def shop_create(request):
             copy_errors(form, exc)
         else:
             messages.success(request, _("Your shop is open. Now add your first product."))
-            return redirect("shops:seller_shop", slug=shop.slug)
+            return redirect("shops:seller_product_create", slug=shop.slug)
     return render(request, "shops/seller/shop_form.html", {"form": form, "shop": None})
 
 
@@ -257,6 +258,14 @@ def product_price_stock(request, pk: int):
     return _products_page(request, product.shop, page_number, bound=form, bound_pk=product.pk)
 
 
+def _chosen_photos(request, photo_form: PhotoUploadForm) -> list:
+    """The files posted with the form, then the photos sent ahead in chunks by static/js/upload.js."""
+    claimed = claim_files(owner=request.user, tokens=photo_form.cleaned_data["photo_uploads"])
+    if claimed.missing:
+        messages.error(request, _("A photo sent earlier was not found or has expired; please choose it again."))
+    return [*photo_form.cleaned_data["photos"], *claimed.files]
+
+
 def _add_photos(request, product: Product, uploads, alt_text: str) -> int:
     """Each photo through the photo service on its own: a bad file is reported and the others are kept."""
     added = 0
@@ -287,7 +296,7 @@ def product_create(request, slug: str):
         except ValidationError as exc:
             copy_errors(form, exc)
         else:
-            uploads = photo_form.cleaned_data["photos"]
+            uploads = _chosen_photos(request, photo_form)
             added = _add_photos(request, product, uploads, photo_form.cleaned_data["photo_alt"])
             messages.success(request, _("%(title)s is saved.") % {"title": product.title})
             if added < len(uploads):
@@ -322,7 +331,7 @@ def photos_add(request, pk: int):
     product = _managed_product(request.user, pk)
     photo_form = PhotoUploadForm(request.POST, request.FILES)
     if photo_form.is_valid():
-        uploads = photo_form.cleaned_data["photos"]
+        uploads = _chosen_photos(request, photo_form)
         if not uploads:
             messages.error(request, _("Choose one or more photos first."))
         elif added := _add_photos(request, product, uploads, photo_form.cleaned_data["photo_alt"]):

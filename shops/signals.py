@@ -13,7 +13,8 @@ lot_event = Signal()
 # counts the searches that found nothing.
 search_performed = Signal()
 
-# Sent by the product page before it renders, with sender=Product and product=the Product shown.
+# Sent by the product page before it renders, with sender=Product, product=the Product shown and
+# reviews_page=the ?reviews_page= asked for (None or any string: a receiver copes with a bad one).
 # A higher app whose include shows something on that page (pre-sales, group offers, ratings) loads it
 # here in its own queries and sets it on the product (its template tags read that attribute), so the
 # page's queries are made by its view, none by its templates.

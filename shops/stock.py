@@ -16,19 +16,40 @@ Invariant (tests/test_stock_invariants.py): for every product, stock + units hel
 The rules "orderable" (on sale, stock at least one minimum order) and "certified" (organic, green
 food or geographical indication) are written here once, as query conditions, and used by the
 catalogue filters, search and the product model.
+
+The pre-harvest interval rule is here too, once: a lot is held while a pesticide sprayed on it is
+inside its interval (applied on + interval days is still to come), or when it is flagged as harvested
+too soon with no dated spraying on record. A held lot is not offered on the product page nor packed,
+and a product whose every lot is held cannot be bought (`lot_held`, `lot_holds`, `sale_hold_annotations`,
+`orderable`).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.errors import ConflictError
 
 from .cache import stock_band_changed
-from .models import STOCK_SOLD_OUT, Product, stock_band
+from .models import STOCK_SOLD_OUT, HarvestLot, InputApplication, Product, stock_band
 
 IN_STOCK = Q(stock__gte=F("min_order"))
 CERTIFIED = Q(organic=True) | Q(green_food=True) | Q(geographical_indication=True)
@@ -44,10 +65,150 @@ def certified(queryset: QuerySet[Product], value: bool = True) -> QuerySet[Produ
     return queryset.filter(CERTIFIED) if value else queryset.exclude(CERTIFIED)
 
 
+# --- Pre-harvest interval ---------------------------------------------------------------------------------------------
+
+class _DaysAfter(Func):
+    """A date plus a number of days, as a date: `date + integer` on PostgreSQL, date(d, '+n days') on SQLite."""
+
+    output_field = DateField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="date(%(expressions)s || ' days')",
+                              arg_joiner=", '+' || ", **extra)
+
+
+def _sprayings() -> QuerySet[InputApplication]:
+    """The lot's pesticide applications that carry an interval (correlated to the outer lot)."""
+    return InputApplication.objects.filter(lot=OuterRef("pk"), kind=InputApplication.Kind.PESTICIDE,
+                                           pre_harvest_interval_days__isnull=False)
+
+
+def _running(today: date) -> QuerySet[InputApplication]:
+    return (_sprayings().annotate(ends=_DaysAfter("applied_on", "pre_harvest_interval_days"))
+            .filter(ends__gt=today))
+
+
+def _lot_clears_on(today: date) -> Subquery:
+    """The day the outer lot's last running interval ends (NULL when none runs)."""
+    return Subquery(_running(today).order_by("-ends").values("ends")[:1], output_field=DateField())
+
+
+def lot_held(today: date | None = None) -> Q:
+    """The condition on HarvestLot: inside its pre-harvest interval today (see the module docstring)."""
+    today = today or timezone.localdate()
+    return Q(Exists(_running(today))) | (Q(phi_violation=True) & ~Q(Exists(_sprayings())))
+
+
+def cleared_lots(queryset: QuerySet[HarvestLot], today: date | None = None) -> QuerySet[HarvestLot]:
+    """The lots that may be offered and packed: those not held by a pre-harvest interval."""
+    return queryset.exclude(lot_held(today))
+
+
+def _phi_blocked(product: str = "pk", today: date | None = None) -> Q:
+    """The condition on a row reaching a product through `product`: the product has lots and all are held."""
+    lots = HarvestLot.objects.filter(product=OuterRef(product))
+    return Q(Exists(lots)) & ~Q(Exists(lots.exclude(lot_held(today))))
+
+
+@dataclass(frozen=True)
+class HeldLot:
+    pk: int
+    code: str
+    until: date | None  # the day its interval ends; None when no dated spraying explains the hold
+
+    @property
+    def message(self) -> str:
+        """Why the lot cannot be offered or packed, in the reader's language."""
+        if self.until is None:
+            return _("Lot %(lot)s was harvested too soon after spraying and cannot be sold.") % {"lot": self.code}
+        return _("Lot %(lot)s is inside its pre-harvest interval until %(date)s.") % {
+            "lot": self.code, "date": date_format(self.until, "SHORT_DATE_FORMAT")}
+
+
+@dataclass
+class LotHolds:
+    """One product's lots under the rule: those held (with their dates) and how many are cleared."""
+
+    held: list[HeldLot] = field(default_factory=list)
+    cleared: int = 0
+
+    @property
+    def blocks_sale(self) -> bool:
+        return bool(self.held) and not self.cleared
+
+    @property
+    def until(self) -> date | None:
+        """The first day a held lot clears (None when one never clears by waiting)."""
+        dates = [lot.until for lot in self.held if lot.until is not None]
+        return min(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class SaleHold:
+    """A product under the rule, read from `sale_hold_annotations` on a row (no query of its own)."""
+
+    blocks_sale: bool
+    until: date | None
+
+
+def sale_hold_annotations(product: str = "pk", today: date | None = None) -> dict:
+    """Annotations `phi_blocked` and `phi_clears_on` for rows that reach a product through `product` (a field
+    path such as "product", or "pk" on Product itself): the rule joins the row's own query, no extra one."""
+    today = today or timezone.localdate()
+    clears_on = (HarvestLot.objects.filter(product=OuterRef(product)).annotate(ends=_lot_clears_on(today))
+                 .filter(ends__isnull=False).order_by("ends").values("ends")[:1])
+    return {
+        "phi_blocked": ExpressionWrapper(_phi_blocked(product, today), output_field=BooleanField()),
+        "phi_clears_on": Subquery(clears_on, output_field=DateField()),
+    }
+
+
+def sale_hold_of(row) -> SaleHold:
+    """The SaleHold of a row annotated with `sale_hold_annotations`."""
+    return SaleHold(blocks_sale=bool(row.phi_blocked), until=row.phi_clears_on)
+
+
+def lot_holds(product_ids: Iterable[int], today: date | None = None) -> dict[int, LotHolds]:
+    """Product id -> its lots under the pre-harvest rule, for products that have lots. One query."""
+    today = today or timezone.localdate()
+    ids = [pk for pk in set(product_ids) if pk]
+    holds: dict[int, LotHolds] = {}
+    if not ids:
+        return holds
+    rows = (HarvestLot.objects.filter(product_id__in=ids)
+            .annotate(held=ExpressionWrapper(lot_held(today), output_field=BooleanField()),
+                      held_until=_lot_clears_on(today))
+            .order_by("-harvested_on", "-id").values_list("product_id", "pk", "code", "held", "held_until"))
+    for product_id, pk, code, held, until in rows:
+        entry = holds.setdefault(product_id, LotHolds())
+        if held:
+            entry.held.append(HeldLot(pk=pk, code=code, until=until))
+        else:
+            entry.cleared += 1
+    return holds
+
+
+def phi_problem(product: Product, holds: LotHolds | SaleHold | None) -> str:
+    """Why a product cannot be bought under the pre-harvest rule, in words for the buyer; "" when it can."""
+    if holds is None or not holds.blocks_sale:
+        return ""
+    if holds.until is None:
+        return _("“%(product)s” cannot be bought: its harvest lots were picked too soon after spraying. "
+                 "Please choose another product.") % {"product": product.title}
+    return _("“%(product)s” cannot be bought until %(date)s: every harvest lot is inside its pre-harvest interval "
+             "after spraying. Please come back then or choose another product.") % {
+        "product": product.title, "date": date_format(holds.until, "SHORT_DATE_FORMAT")}
+
+
 def orderable(queryset: QuerySet[Product] | None = None) -> QuerySet[Product]:
-    """Products a buyer can order now: on sale, in an open shop, at least one minimum order left."""
+    """Products a buyer can order now: on sale, in an open shop, at least one minimum order left, and
+    not held whole by the pre-harvest interval."""
     queryset = Product.objects.all() if queryset is None else queryset
-    return queryset.filter(IN_STOCK, is_active=True, shop__is_open=True)
+    return queryset.filter(IN_STOCK, is_active=True, shop__is_open=True).exclude(_phi_blocked())
 
 
 def _out_of_stock(product_id: int, quantity: int, *, in_cart: bool) -> ConflictError:

@@ -1,7 +1,7 @@
 """Celery tasks of the catalogue. Thin: load by id, call images/services, safe to run twice."""
 from celery import shared_task
 
-from . import images
+from . import images, uploads
 
 
 class ThumbnailsFailed(Exception):
@@ -12,7 +12,7 @@ class ThumbnailsFailed(Exception):
              dont_autoretry_for=(ThumbnailsFailed,), max_retries=4, retry_backoff=5, retry_backoff_max=300,
              retry_jitter=True)
 def make_thumbnails(self, image_id: int) -> str | None:
-    """WebP thumbnails for one product photo; a photo deleted meanwhile is a no-op."""
+    """WebP and AVIF variants and the placeholder of one product photo; a photo deleted meanwhile is a no-op."""
     try:
         photo = images.build_thumbnails(image_id)
     except Exception as exc:
@@ -24,3 +24,15 @@ def make_thumbnails(self, image_id: int) -> str | None:
             raise ThumbnailsFailed(f"No thumbnails for photo {image_id}: {exc!r}") from exc
         raise
     return photo.status if photo else None
+
+
+@shared_task(name="shops.make_missing_variants")
+def make_missing_variants() -> int:
+    """Queue the variants that photos made before a width or format existed lack (as `manage.py photo_variants`)."""
+    return len(images.schedule_missing_variants())
+
+
+@shared_task(name="shops.purge_expired_uploads")
+def purge_expired_uploads() -> int:
+    """Remove chunked photo uploads nobody attached to a form before they expired."""
+    return uploads.purge_expired()

@@ -1,6 +1,7 @@
 """The buyer's catalogue: category, search, product and shop pages. Thin: reads go through the
 selectors and `search`, pages are cached for visitors without a session (`cache.cache_catalogue_page`).
 """
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
 from django.http import Http404
@@ -45,7 +46,7 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     tree = tree or search.CategoryTree.current()
     form = search.CatalogueFilterForm(request.GET, tree=tree, fixed_category=fixed_category)
     form.is_valid()
-    results = search.catalogue_results(selectors.public_products(), form)
+    results = search.catalogue_results(selectors.listed_products(), form)
     page = paginate(request, results.products)
     results.count_facets(page.paginator.count)
     removals = search.removal_links(request.GET, form)
@@ -86,20 +87,34 @@ def category(request, slug: str):
     return _listing(request, "shops/category.html", fixed_category=current, tree=tree)
 
 
+def large_photo_url(image) -> str:
+    """The largest WebP thumbnail of a photo, for the full-screen view; "" while it is being made."""
+    thumbnails = image.thumbnails if image.is_ready else None
+    if not thumbnails:
+        return ""
+    width = max(thumbnails, key=int)
+    return f"{settings.MEDIA_URL}{thumbnails[width]}"
+
+
 @cache_catalogue_page
 def product(request, pk: int):
-    public = selectors.public_products().prefetch_related(None)
-    item = get_object_or_404(public.select_related("category__parent"), pk=pk)
-    more = list(public.filter(shop_id=item.shop_id).exclude(pk=item.pk)[:MORE_FROM_SHOP])
+    public = selectors.public_products().prefetch_related(None).defer("search_document")
+    item = get_object_or_404(selectors.with_has_lots(public.select_related("category__parent")), pk=pk)
+    more = list(selectors.listed_products().prefetch_related(None).filter(shop_id=item.shop_id).exclude(pk=item.pk)
+                .order_by("-created_at", "-id")[:MORE_FROM_SHOP])
     prefetch_related_objects([item, *more], selectors.ordered_images())  # one query for every photo shown
-    product_page.send(sender=Product, product=item)  # offers and ratings, loaded by their apps
+    # offers, ratings and a page of reviews, loaded by their apps
+    product_page.send(sender=Product, product=item, reviews_page=request.GET.get("reviews_page"))
     images = list(item.images.all())
+    lots, hold = selectors.lots_and_sale_hold(item, LOTS_SHOWN)
     context = {
         "product": item,
         "cover": images[0] if images else None,
         "photos": images[1:],
-        "lots": list(selectors.public_lots(item)[:LOTS_SHOWN]),
+        "gallery": [(image, large_photo_url(image)) for image in images],
+        "lots": lots,
         "more": more,
+        "sale_hold": hold,
     }
     response = render(request, "shops/product.html", context)
     response.cache_scopes = [cache.product_scope(item.pk), cache.shop_scope(item.shop_id),

@@ -8,3 +8,7 @@ class StationsConfig(AppConfig):
 
     name = "stations"
     verbose_name = _("Village stations")
+
+    def ready(self) -> None:
+        # Connect the receivers: the SMS to assisted farmers, and to villagers who buy at the station.
+        from . import assisted, receivers  # noqa: F401

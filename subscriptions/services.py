@@ -21,12 +21,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from accounts.models import Address, User
 from core.errors import ConflictError
 from core.money import quantize
-from notifications.services import notify
+from notifications.services import Phrase, notify
 from orders import services as order_services
 from orders.models import Order, Payment, SavedCard
 from orders.payments import cards
@@ -142,7 +142,7 @@ def _tell_farm(box: Box, subject, body, params: dict, dedupe_key: str) -> None:
     managers = {box.shop.owner} | {m.user for m in box.shop.memberships.filter(role="manager").select_related("user")}
     for person in managers:
         notify(recipient=person, kind="box_subscription", link=reverse("subscriptions:seller_boxes"),
-               subject=lambda s=subject: str(s) % params, body=lambda b=body: str(b) % params,
+               subject=Phrase(subject, params), body=Phrase(body, params),
                dedupe_key=f"{dedupe_key}:{person.pk}")
 
 
@@ -257,8 +257,9 @@ def _refuse(run: StandingOrderRun, reason: str) -> StandingOrderRun:
     subscription = run.subscription
     params = {"title": subscription.box.title, "date": run.delivery_date.isoformat(), "reason": reason}
     notify(recipient=subscription.buyer, kind="standing_order_refused", link=reverse("subscriptions:mine"),
-           subject=lambda: _("No %(title)s box on %(date)s") % params,
-           body=lambda: _("Your standing order for %(title)s could not be made for %(date)s: %(reason)s") % params,
+           subject=Phrase(gettext_noop("No %(title)s box on %(date)s"), params),
+           body=Phrase(gettext_noop("Your standing order for %(title)s could not be made for %(date)s: %(reason)s"),
+                       params),
            dedupe_key=f"standing_refused:{run.pk}")
     return run
 
@@ -307,9 +308,9 @@ def _order_week(subscription: Subscription, cutoff: date, delivery: date) -> Sta
     params = {"title": subscription.box.title, "number": order.number, "date": delivery.isoformat(),
               "total": order.total}
     notify(recipient=subscription.buyer, kind="standing_order_made", link=order.get_absolute_url(),
-           subject=lambda: _("Your %(title)s box for %(date)s: order %(number)s") % params,
-           body=lambda: _("Order %(number)s (¥%(total)s) is made for your %(title)s box, delivered on "
-                          "%(date)s.") % params,
+           subject=Phrase(gettext_noop("Your %(title)s box for %(date)s: order %(number)s"), params),
+           body=Phrase(gettext_noop("Order %(number)s (¥%(total)s) is made for your %(title)s box, delivered on "
+                                    "%(date)s."), params),
            dedupe_key=f"standing_made:{run.pk}")
     return run
 
@@ -327,10 +328,11 @@ def charge_run(*, run: StandingOrderRun) -> str:
                   "hours": settings.STANDING_ORDER_PAY_HOURS}
         notify(recipient=order.buyer, kind="standing_order_payment_failed", channels=("inbox", "email", "sms"),
                link=reverse("orders:pay", args=[order.number]),
-               subject=lambda: _("Please pay order %(number)s for your %(title)s box") % params,
-               body=lambda: _("Your saved card could not be charged for order %(number)s (declined, or your bank "
-                              "wants you to confirm). Please pay it within %(hours)d hours, or it is cancelled.")
-               % params, dedupe_key=f"standing_payment_failed:{order.pk}")
+               subject=Phrase(gettext_noop("Please pay order %(number)s for your %(title)s box"), params),
+               body=Phrase(gettext_noop("Your saved card could not be charged for order %(number)s (declined, or "
+                                        "your bank wants you to confirm). Please pay it within %(hours)d hours, or "
+                                        "it is cancelled."), params),
+               dedupe_key=f"standing_payment_failed:{order.pk}")
     return outcome
 
 

@@ -96,8 +96,8 @@ SAFE_ALLOWLIST = {
         "nh3 has just cleaned the description with the allowlist of sanitise_description",
     ("shops/templatetags/catalogue.py", "mark_safe(linebreaks(text, autoescape=True))"):
         "linebreaks escapes the text before adding <p> and <br>",
-    ("shops/templatetags/catalogue.py", "mark_safe(picture_html("):
-        "picture_html escapes the alt text, sizes and thumbnail paths; the rest is markup and MEDIA_URL",
+    ("shops/templatetags/pictures.py", "mark_safe(picture_html("):
+        "picture_html escapes the alt text, sizes, variant paths and placeholder URI; the rest is markup and MEDIA_URL",
     ("shops/templatetags/catalogue.py", 'mark_safe("".join(out))'):
         "product_tiles escapes titles, units, shop and place names and labels; URLs come from integer ids",
     ("shops/templatetags/catalogue.py", "mark_safe(_options("):

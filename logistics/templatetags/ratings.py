@@ -2,6 +2,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 
+from ..selectors import NO_RATING
+from ..selectors import shop_rating as rating_of
+
 register = template.Library()
 
 
@@ -18,19 +21,13 @@ def stars(value) -> str:
 
 @register.simple_tag
 def product_rating(product):
-    """`{% product_rating product as rating %}`: the product's average stars: `product.rating` when the view
-    loaded it (the product page does, through shops.signals.product_page), else one query."""
-    loaded = getattr(product, "rating", None)
-    if loaded is not None:
-        return loaded
-    from logistics.selectors import product_ratings
-
-    return product_ratings([product.pk])[product.pk]
+    """`{% product_rating product as rating %}`: the product's average stars, `product.rating` as the product page's
+    view loaded it (logistics.receivers, on shops.signals.product_page, through selectors.product_ratings); no
+    rating shown when not loaded. Templates make no queries."""
+    return getattr(product, "rating", None) or NO_RATING
 
 
 @register.simple_tag
 def shop_rating(shop):
     """`{% shop_rating shop as rating %}`: the shop's average stars, one query."""
-    from logistics.selectors import shop_rating as rating_of
-
     return rating_of(shop)

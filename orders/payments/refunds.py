@@ -7,9 +7,10 @@ the refunds that have not failed; the Order becomes "refunded" when its payment 
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.money import to_minor_units
-from notifications.services import notify
+from notifications.services import Phrase, notify
 
 from ..events import refund_recorded
 from ..models import Order, Payment, Refund, ShopOrder
@@ -50,9 +51,10 @@ def refund_whole_payment(*, payment: Payment, reason) -> Refund | None:
     order = payment.order
     notify(recipient=order.buyer, kind="payment_refunded", link=order.get_absolute_url(),
            dedupe_key=f"refund-{refund.pk}",
-           subject=lambda: _("Order %(number)s: your payment is refunded") % {"number": order.number},
-           body=lambda: _("We have refunded ¥%(amount)s to your card. %(reason)s") % {
-               "amount": refund.amount, "reason": str(reason)})
+           link_label=gettext_noop("See the order"),
+           subject=Phrase(gettext_noop("Order %(number)s: your payment is refunded"), {"number": order.number}),
+           body=Phrase(gettext_noop("We have refunded ¥%(amount)s to your card. %(reason)s"), {
+               "amount": refund.amount, "reason": reason}))
     return refund
 
 

@@ -299,7 +299,8 @@ def test_seller_list_takes_a_fixed_number_of_queries(farmer_client, farmer, djan
 
 def test_a_cash_order_shows_paid_once_the_cash_is_recorded(buyer_client, buyer):
     order = place(buyer=buyer)
-    assert '<span class="badge wait">Waiting for payment</span>' in buyer_client.get(
+    # Cash on delivery: nothing is awaited from the buyer before the parcel comes.
+    assert '<span class="badge">Pay on delivery</span>' in buyer_client.get(
         f"/orders/{order.number}/").content.decode()
     services.record_cash_payment(order=order, agent=AgentFactory())
     html = buyer_client.get(f"/orders/{order.number}/").content.decode()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from celery import current_app
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Address, User
 from core.errors import ConflictError
 from core.money import quantize
-from notifications.services import notify
+from notifications.services import Phrase, notify
 from orders import selectors as order_selectors
 from orders import services as order_services
 from orders.models import Order, ShopOrder
@@ -44,9 +43,9 @@ SHIPPED_PARTS = {SS.HANDED_OVER, SS.IN_TRANSIT, SS.DELIVERED, SS.COMPLETED}
 
 # --- Small helpers ------------------------------------------------------------------------------------------------
 
-def _text(message, params: dict) -> Callable[[], str]:
-    """A notification text rendered later, in the recipient's language, with the values filled in."""
-    return lambda: str(message) % params
+def _text(message, params: dict) -> Phrase:
+    """A notification text kept as its message id and values: shown in the reader's language."""
+    return Phrase(message, params)
 
 
 def _notify(*, recipient: User, kind: str, subject, body, params: dict, link: str = "",

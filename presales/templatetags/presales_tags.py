@@ -1,4 +1,5 @@
-"""Product-page helpers: a product's pre-sales and group offers, from a prefetch when the view made one."""
+"""Product-page helpers: a product's pre-sales and group offers as the view loaded them (no query here), and an
+order's hold."""
 from django import template
 
 from .. import selectors
@@ -8,16 +9,17 @@ register = template.Library()
 
 @register.simple_tag
 def product_presales(product) -> list:
-    """Pre-sales taking orders for the product: `product.current_presales` if prefetched, else one query."""
-    cached = getattr(product, "current_presales", None)
-    return list(cached) if cached is not None else list(selectors.current_presales_for(product))
+    """Pre-sales taking orders for the product: `product.current_presales`, loaded by the product page's view
+    (presales.receivers, on shops.signals.product_page) or `selectors.with_offers`; none when not loaded.
+    Templates make no queries."""
+    return list(getattr(product, "current_presales", None) or ())
 
 
 @register.simple_tag
 def product_group_offers(product) -> list:
-    """Group offers of the product with their open groups (`offer.open_groups`): one query, two with an offer."""
-    cached = getattr(product, "group_offers", None)
-    return list(cached) if cached is not None else list(selectors.deals_for_product(product))
+    """Group offers of the product with their open groups (`offer.open_groups`), loaded as `product.group_offers`
+    as above; none when not loaded."""
+    return list(getattr(product, "group_offers", None) or ())
 
 
 @register.simple_tag

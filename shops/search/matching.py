@@ -77,28 +77,43 @@ def filter_plans(queryset: QuerySet, plans: tuple[Plan, ...]) -> QuerySet:
 class _TermScore(Func):
     """10 when the term is in the title, 1 when it is elsewhere in the document, 0 when absent.
 
-    Arguments: the term's position in the document (0 when absent) and where the title ends.
-    PostgreSQL's simple CASE over width_bucket (1: in the title, 2: after it, 0: absent) computes
-    the position once per row; ranking touches every match, so that counts. A plain substring
-    position: the filter has already matched whole terms.
+    On PostgreSQL three LIKE tests on the document, each stopping at its first hit: the term before
+    the title mark (the common case of a ranked match: one test), absent, or after the mark.
+    Ranking runs this on every match, so it avoids STRPOS, which counts characters up to the term
+    in a multi-byte document. Documents written before the title mark existed count as all title.
+    Elsewhere (SQLite) the positions are compared.
     """
 
-    template = "CASE width_bucket(%(expressions)s, 1) WHEN 1 THEN 10 WHEN 2 THEN 1 ELSE 0 END"
-    arg_joiner = ", 1, "
-    arity = 2
     output_field = IntegerField()
 
+    def __init__(self, term: Term):
+        super().__init__(F("search_document"), output_field=IntegerField())
+        self.term = term
+
+    def as_sql(self, compiler, connection, **extra):
+        document, params = compiler.compile(self.get_source_expressions()[0])
+        text = _like_escape(self.term.text)
+        mark = f"% {TITLE_END} %"
+        sql = (f"CASE WHEN {document} LIKE %s THEN 10 WHEN {document} NOT LIKE %s THEN 0 "
+               f"WHEN {document} LIKE %s THEN 1 ELSE 10 END")
+        return sql, (*params, f"%{text}%{mark}", *params, f"%{text}%", *params, mark)
+
     def as_sqlite(self, compiler, connection, **extra):
-        position, title_end = self.get_source_expressions()
+        document = self.get_source_expressions()[0]  # resolved by now
+        position = StrIndex(document, Value(self.term.text))
+        # Documents written before the title mark existed count as all title.
+        title_end = Coalesce(NullIf(StrIndex(document, Value(f" {TITLE_END} ")), Value(0)),
+                             Value(1_000_000))
         fallback = Case(When(Exact(position, Value(0)), then=Value(0)),
                         When(LessThan(position, title_end), then=Value(10)),
                         default=Value(1), output_field=IntegerField())
         return compiler.compile(fallback)
 
 
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def term_score(term: Term):
     """The term's score for each row, as an integer expression."""
-    # Documents written before the title mark existed count as all title.
-    title_end = Coalesce(NullIf(StrIndex(F("search_document"), Value(f" {TITLE_END} ")), Value(0)),
-                         Value(1_000_000))
-    return _TermScore(StrIndex(F("search_document"), Value(term.text)), title_end)
+    return _TermScore(term)

@@ -3,37 +3,44 @@
 Relevance is whole numbers: each query word (or its correction) scores 10 in a product's title and
 1 elsewhere in its document, and a product whose category (or a parent) is named by the query
 gets CATEGORY_BONUS, so 苹果 puts apples before apple-blossom honey.
-"""
-from django.core.cache import cache
-from django.db.models import Case, IntegerField, QuerySet, Value, When
 
+A ranked page is read in two steps (`RankedQuerySet`): the ids of its rows, ranked and cut in the
+product table alone (its narrow rows are what the sort handles, however many match), then those
+rows with their shop, village, category and photos. Joining first would carry every match's
+joined row through the sort.
+"""
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models.query import ModelIterable
+
+from ..cache import held
 from ..models import Category
 from .matching import filter_plans, term_score
 from .terms import ParsedQuery, Term, parse_query, terms
 from .typos import corrections_for, with_corrections
 
 CATEGORY_BONUS = 10  # as much as a title match: an apple of any title outranks apple-blossom honey
-CATEGORY_TERMS_TIMEOUT = 10 * 60
+
+
+def _load_category_terms() -> dict[int, frozenset[str]]:
+    rows = {pk: (parent, f"{zh} {en}") for pk, parent, zh, en in
+            Category.objects.values_list("pk", "parent_id", "name_zh", "name_en")}
+    found = {}
+    for pk in rows:
+        words, current, seen = [], pk, set()
+        while current in rows and current not in seen:
+            seen.add(current)
+            words.append(rows[current][1])
+            current = rows[current][0]
+        found[pk] = frozenset(terms(" ".join(words)))
+    return found
 
 
 def category_terms() -> dict[int, frozenset[str]]:
     """Each category's search terms, its parents' included (苹果 pingguo apples apple 水果 fruit ...).
 
-    Kept ten minutes: categories change with a release, not with every price."""
-    found = cache.get("search:category-terms")
-    if found is None:
-        rows = {pk: (parent, f"{zh} {en}") for pk, parent, zh, en in
-                Category.objects.values_list("pk", "parent_id", "name_zh", "name_en")}
-        found = {}
-        for pk in rows:
-            words, current, seen = [], pk, set()
-            while current in rows and current not in seen:
-                seen.add(current)
-                words.append(rows[current][1])
-                current = rows[current][0]
-            found[pk] = frozenset(terms(" ".join(words)))
-        cache.set("search:category-terms", found, timeout=CATEGORY_TERMS_TIMEOUT)
-    return found
+    Held by each process until the catalogue's structure changes (a category edit bumps it): no cache
+    round trip per search."""
+    return held("category-terms", _load_category_terms)
 
 
 def _categories_matching(words: list[Term]) -> list[int]:
@@ -43,6 +50,44 @@ def _categories_matching(words: list[Term]) -> list[int]:
         if any(t.text in names or (t.prefix and any(n.startswith(t.text) for n in names)) for t in words):
             matching.append(pk)
     return matching
+
+
+RANK_ORDER = ("-search_rank", "-created_at", "-id")
+
+
+class RankedQuerySet(QuerySet):
+    """A ranked search whose slices (pages) are read in two steps: ranked ids, then the rows.
+
+    Only while it is still ordered by relevance: a later `order_by` (the API's `?ordering=`) makes it
+    an ordinary queryset again. Unsliced, counted or read as values, it is an ordinary queryset too.
+    """
+
+    def _ranks_first(self) -> bool:
+        return (self._result_cache is None and self.query.is_sliced and self._iterable_class is ModelIterable
+                and tuple(self.query.order_by) == RANK_ORDER)
+
+    def _fetch_all(self):
+        if not self._ranks_first():
+            return super()._fetch_all()
+        ranked = list(self.prefetch_related(None).values_list("pk", "search_rank"))
+        rows = self.model._base_manager.using(self.db).filter(pk__in=[pk for pk, _rank in ranked]).order_by()
+        rows.query.select_related = self.query.select_related
+        by_pk = {row.pk: row for row in rows}
+        self._result_cache = []
+        for pk, rank in ranked:
+            row = by_pk.get(pk)
+            if row is not None:  # withdrawn between the two reads
+                row.search_rank = rank
+                self._result_cache.append(row)
+        if self._prefetch_related_lookups:
+            self._prefetch_related_objects()
+
+
+def ranked(queryset: QuerySet) -> RankedQuerySet:
+    """The same queryset, read in two steps when sliced (see RankedQuerySet)."""
+    clone = queryset._chain()
+    clone.__class__ = RankedQuerySet  # the same state; only how a slice is read differs
+    return clone
 
 
 class ProductSearch:
@@ -97,7 +142,7 @@ class ProductSearch:
         score = parts[0] if parts else Value(0, output_field=IntegerField())
         for part in parts[1:]:
             score = score + part
-        return queryset.annotate(search_rank=score).order_by("-search_rank", "-created_at", "-id")
+        return ranked(queryset.annotate(search_rank=score).order_by(*RANK_ORDER))
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         return self.rank(self.filter(queryset))

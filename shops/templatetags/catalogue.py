@@ -18,6 +18,7 @@ from django.utils.translation import pgettext
 
 from shops.models import Product, product_url
 from shops.services import sanitise_description
+from shops.templatetags import pictures
 
 register = template.Library()
 
@@ -64,46 +65,19 @@ def rich_text(text: str):
     return mark_safe(linebreaks(text, autoescape=True))  # noqa: S308 - escaped by linebreaks
 
 
-_PLACEHOLDER_ICON = ('<svg viewBox="0 0 24 24" width="40" height="40" aria-hidden="true" focusable="false">'
-                     '<circle cx="12" cy="14.5" r="6.5" fill="currentColor"/><path d="M12 8c0-3 2-5.5 5.5-5.5C17.5 '
-                     '5.5 15.5 8 12 8z" fill="currentColor"/></svg>')
+# The photo markup (srcset, sizes, lazy loading, placeholder) lives in pictures.py; `{% picture %}` stays here too.
+register.simple_tag(pictures.picture, takes_context=True, name="picture")
 
 
-def picture_html(image, sizes: str = "", alt: str = "", media: str | None = None) -> str:
-    """A product photo as a responsive <img> of its WebP thumbnails, or a light placeholder while they are
-    being made (or when there is no photo). Reads only fields of the photo row: no query. `alt` is
-    optional; the photo's own description is used without it."""
-    image = image or None  # a missing template variable arrives as ""
-    text = escape(alt or (image.alt_text if image is not None else "") or "")
-    thumbnails = image.thumbnails if image is not None and image.is_ready else None
-    if not thumbnails:
-        label = f' role="img" aria-label="{text}"' if text else ' aria-hidden="true"'
-        return f'<div class="thumb placeholder"{label}>{_PLACEHOLDER_ICON}</div>'
-    media = PrefixNode.handle_simple("MEDIA_URL") if media is None else media
-    paths = list(thumbnails.items())
-    src = thumbnails.get("640") or paths[-1][1]
-    srcset = ", ".join(f"{media}{escape(path)} {escape(width)}w" for width, path in paths)
-    size = f' width="{image.width}" height="{image.height}"' if image.width and image.height else ""
-    return (f'<img class="thumb" src="{media}{escape(src)}" srcset="{srcset}" sizes="{escape(sizes or "100vw")}"'
-            f'{size} alt="{text}" loading="lazy" decoding="async">')
-
-
-@register.simple_tag
-def picture(image, sizes="", alt=""):
-    return mark_safe(picture_html(image, sizes, alt))  # noqa: S308 - every value escaped above
-
-
-_TILE_SIZES = "(min-width: 48rem) 12rem, 46vw"
-
-
-@register.simple_tag
-def product_tiles(products):
+@register.simple_tag(takes_context=True)
+def product_tiles(context, products):
     """The grid of product tiles of a list (products with shop, village and photos already loaded)."""
     sold_out, certified = escape(_("Sold out")), escape(_("Certified"))
     units = {value: escape(label) for value, label in Product.Unit.choices}  # get_unit_display() is slow per row
     media = PrefixNode.handle_simple("MEDIA_URL")
     out = ['<ul class="grid">']
-    for product in products:
+    eager = pictures.eager_pictures(context, pictures.EAGER_TILES)
+    for index, product in enumerate(products):
         if not product.in_stock:
             badge = f'<span class="badge warn">{sold_out}</span>'
         elif product.certified:
@@ -111,7 +85,7 @@ def product_tiles(products):
         else:
             badge = ""
         shop = product.shop
-        photo = picture_html(cover(product), _TILE_SIZES, "", media)
+        photo = pictures.picture_html(cover(product), pictures.TILE_SIZES, "", media, lazy=index >= eager)
         out.append(
             f'<li class="tile"><a href="{product_url(product.pk)}">{photo}'
             f'<div class="body"><p class="title">{escape(product.title)}</p><p><span class="price">'

@@ -119,6 +119,20 @@ def test_gzipped_hit_is_a_valid_stream_of_the_same_page(product):
     assert len(packed.content) < len(plain.content) / 2
 
 
+def test_gzipped_miss_is_the_stored_stream_with_the_visitors_own_token_that_works(product):
+    visitor = Client(enforce_csrf_checks=True)
+    packed = visitor.get("/", HTTP_ACCEPT_ENCODING="gzip")
+    assert packed["X-Catalogue-Cache"] == "miss" and packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"] and int(packed["Content-Length"]) == len(packed.content)
+    body = gzip.decompress(packed.content).decode()  # checks the CRC and the length too
+    plain = Client().get("/")
+    assert plain["X-Catalogue-Cache"] == "hit"
+    assert TOKEN.sub("", body) == TOKEN.sub("", plain.content.decode())
+    token = TOKEN.search(body).group(1)
+    switched = visitor.post("/i18n/setlang/", {"language": "zh-hans", "next": "/", "csrfmiddlewaretoken": token})
+    assert switched.status_code == 302
+
+
 @pytest.mark.parametrize("cookie", ["sessionid", "messages"])
 def test_a_session_or_a_waiting_message_skips_the_cache(client, product, cookie):
     client.get("/")

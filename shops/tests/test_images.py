@@ -1,5 +1,6 @@
 import io
 import os
+import re
 import struct
 import time
 import zlib
@@ -279,8 +280,9 @@ def test_deleting_the_cover_promotes_the_next_photo_and_removes_files(django_cap
     with django_capture_on_commit_callbacks(execute=True):
         first, second, third = add(product), add(product), add(product)
     first.refresh_from_db()
-    files = [first.image.name, *first.thumbnails.values()]
-    assert all(default_storage.exists(name) for name in files) and len(files) == 4
+    files = [first.image.name, *first.thumbnails.values(), *first.avif.values()]
+    assert all(default_storage.exists(name) for name in files)
+    assert len(files) == 1 + 4 * (2 if images.AVIF_ENABLED else 1)  # 160, 320, 640 and 800 px
     with django_capture_on_commit_callbacks(execute=True):
         images.delete_image(image=first, actor=product.shop.owner)
     assert not any(default_storage.exists(name) for name in files)
@@ -327,10 +329,10 @@ def test_upload_schedules_thumbnails_after_commit(django_capture_on_commit_callb
         assert ProductImage.objects.get(pk=photo.pk).status == ProductImage.Status.PROCESSING
     photo.refresh_from_db()
     assert photo.status == ProductImage.Status.READY
-    assert sorted(photo.thumbnails, key=int) == ["320", "640", "1280"]
+    assert sorted(photo.thumbnails, key=int) == ["160", "320", "640", "960", "1280"]
     stem = photo.image.name.rsplit(".", 1)[0]
     for width, name in photo.thumbnails.items():
-        assert name == f"{stem}-{width}.webp"  # next to the original
+        assert re.fullmatch(rf"{stem}-{width}-[0-9a-f]{{8}}\.webp", name)  # next to the original
         with default_storage.open(name, "rb") as handle:
             thumb = Image.open(io.BytesIO(handle.read()))
         assert thumb.format == "WEBP" and thumb.width == int(width)
@@ -350,7 +352,7 @@ def test_thumbnails_are_never_wider_than_the_original():
     photo = add(ProductFactory(), jpeg_upload(size=(500, 400)))
     images.build_thumbnails(photo.pk)
     photo.refresh_from_db()
-    assert photo.thumbnails.keys() == {"320", "500"}
+    assert photo.thumbnails.keys() == {"160", "320", "500"}
     with default_storage.open(photo.thumbnails["500"], "rb") as handle:
         assert Image.open(handle).size == (500, 400)
 
@@ -365,7 +367,8 @@ def test_thumbnail_task_is_idempotent():
     ProductImage.objects.filter(pk=photo.pk).update(status=ProductImage.Status.PROCESSING)
     assert make_thumbnails.delay(photo.pk).get() == "ready"
     photo.refresh_from_db()
-    assert photo.thumbnails == first and media_files() == files and len(files) == 4
+    assert photo.thumbnails == first and media_files() == files
+    assert len(files) == 1 + 4 * (2 if images.AVIF_ENABLED else 1)
 
 
 def test_thumbnail_task_for_a_deleted_photo_is_a_no_op():

@@ -38,8 +38,10 @@ def add_photo(product, django_capture_on_commit_callbacks, upload=None):
 def test_a_photo_and_its_thumbnails_are_written_to_the_public_bucket(s3_storage, django_capture_on_commit_callbacks):
     photo = add_photo(ProductFactory(), django_capture_on_commit_callbacks)
     assert photo.status == ProductImage.Status.READY
-    names = {photo.image.name, *photo.thumbnails.values()}
-    assert len(names) == 4 and names <= bucket_keys(s3_storage, s3_storage.public_bucket)
+    names = {photo.image.name, *photo.thumbnails.values(), *photo.avif.values()}
+    # 160, 320, 640, 960 and 1280 px, as WebP and (where Pillow writes it) AVIF
+    assert len(names) == 1 + 5 * (2 if images.AVIF_ENABLED else 1)
+    assert names <= bucket_keys(s3_storage, s3_storage.public_bucket)
     assert not bucket_keys(s3_storage, s3_storage.private_bucket)
 
 

@@ -63,7 +63,9 @@ def test_seller_flow_from_opening_a_shop_to_a_lot_with_a_phi_warning(client):
         "name": "桃源果蔬合作社", "kind": "cooperative", "village": village.pk, "description": "山坡果园",
         "contact_phone": "13800138000"})
     shop = Shop.objects.get(owner=farmer)
-    assert response.status_code == 302 and response["Location"] == reverse("shops:seller_shop", args=[shop.slug])
+    # A new shop leads straight on to its first product.
+    assert response.status_code == 302 and response["Location"] == reverse("shops:seller_product_create",
+                                                                           args=[shop.slug])
     response = client.post(reverse("shops:seller_members", args=[shop.slug]),
                            {"username": neighbour.username, "role": "member"})
     assert response.status_code == 302
@@ -483,10 +485,9 @@ def test_farmer_opens_a_shop_and_adds_a_product_with_a_photo_on_a_phone(browser_
     page.get_by_label("Farm").check()
     page.get_by_label("Village").select_option(str(village.pk))
     page.get_by_role("button", name="Open my shop").click()
-    page.wait_for_url("**/seller/shops/*/")
+    page.wait_for_url("**/seller/shops/*/products/new/")  # straight on to the first product
     assert "Your shop is open" in page.locator("body").inner_text()
 
-    page.get_by_role("link", name="Add a product").click()
     page.get_by_label("Title").fill("红富士苹果 5 kg")
     page.get_by_label("Category").select_option(label="Apples")
     page.get_by_label("Sale unit").select_option("box")

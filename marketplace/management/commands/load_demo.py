@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 DEMO_APPS = ["accounts", "shops", "orders", "logistics", "traceability", "monitoring", "notifications", "presales",
-             "demand", "ledger", "subscriptions"]
+             "demand", "ledger", "subscriptions", "stations"]
 
 
 class Command(BaseCommand):
@@ -29,4 +29,6 @@ class Command(BaseCommand):
                 continue
             with transaction.atomic():
                 import_module(f"{app}.demo").load(self.stdout)
+        with transaction.atomic():  # after the stations' own demo: the agent orders for a villager
+            import_module("stations.assisted_demo").load(self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -1,0 +1,8 @@
+"""English dates as ISO-like numbers, read the same everywhere: 2026-12-06 11:30."""
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+MONTH_DAY_FORMAT = "m-d"
+YEAR_MONTH_FORMAT = "Y-m"

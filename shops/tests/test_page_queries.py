@@ -1,0 +1,79 @@
+"""Exact SQL statements of the product and search pages: fixed whatever the rows, none from the templates."""
+import pytest
+
+from shops import search
+from shops.models import Category, Product, ProductImage
+
+from .factories import HarvestLotFactory, ProductFactory, ShopFactory
+
+pytestmark = pytest.mark.django_db
+
+APPLE_DOCUMENT = search.build_document(title="烟台红富士苹果", extra=["苹果", "Apples"])
+
+
+def _catalogue(count: int) -> list[Product]:
+    shop = ShopFactory()
+    apples = Category.objects.get(slug="apples")
+    products = ProductFactory.create_batch(count, shop=shop, category=apples, stock=50)
+    Product.objects.filter(pk__in=[p.pk for p in products]).update(search_document=APPLE_DOCUMENT)
+    for product in products:
+        ProductImage.objects.create(product=product, image=f"products/{product.pk}/a.jpg", width=800, height=600,
+                                    is_cover=True, status=ProductImage.Status.READY,
+                                    thumbnails={"320": f"products/{product.pk}/a-320.webp"})
+        HarvestLotFactory.create_batch(2, product=product)
+    return products
+
+
+# product, more from the shop, every photo shown, lots, pre-sales, group offers, rating
+PRODUCT_PAGE = 7
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_product_page_makes_a_fixed_number_of_queries(client, django_assert_num_queries, count):
+    product = _catalogue(count)[0]
+    client.get("/")  # the category tree, held per process, is not the product page's cost
+    with django_assert_num_queries(PRODUCT_PAGE):
+        response = client.get(product.get_absolute_url())
+    assert response.status_code == 200 and product.title in response.content.decode()
+
+
+# A first visit: count (capped), facets (one GROUP BY), ranked ids, their rows, their photos.
+SEARCH_PAGE = 5
+# The next page of the same listing version: the count and facets come from the cache.
+SEARCH_NEXT_PAGE = 3
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_search_page_makes_a_fixed_number_of_queries(client, django_assert_num_queries, count):
+    _catalogue(count)
+    client.get("/search/", {"q": "梨"})  # the category tree and category terms, held per catalogue version
+    with django_assert_num_queries(SEARCH_PAGE):
+        first = client.get("/search/", {"q": "苹果"})
+    assert len(first.context["page"].object_list) == min(count, 24)
+    with django_assert_num_queries(SEARCH_NEXT_PAGE):
+        second = client.get("/search/", {"q": "苹果", "page": "2", "sort": "relevance"})
+    assert len(second.context["page"].object_list) == (count - 24 if count > 24 else count)  # else the last page
+    assert second.context["page"].paginator.count == count
+
+
+def test_more_than_the_count_limit_shows_an_estimate(client, monkeypatch):
+    monkeypatch.setattr(search.listing, "COUNT_LIMIT", 3)
+    _catalogue(5)
+    page = client.get("/search/", {"q": "苹果"}).content.decode()
+    assert "3+ results" in page and "5 products" not in page
+
+
+def test_a_list_page_reads_its_tiles_in_one_query_and_their_photos_in_one_more(client, django_assert_num_queries):
+    products = _catalogue(3)
+    shown = products[-1]  # the newest: the first tile
+    ProductImage.objects.create(product=shown, image=f"products/{shown.pk}/b.jpg", width=800, height=600,
+                                position=0, status=ProductImage.Status.READY,
+                                thumbnails={"320": f"products/{shown.pk}/b-320.webp"})
+    client.get("/c/apples/", {"sort": "newest"})  # the count and facets, kept per listing version
+    with django_assert_num_queries(2):  # a tile reads no column left out of the list's query
+        response = client.get("/c/apples/", {"sort": "newest", "again": "1"})
+    body = response.content.decode()
+    assert response["X-Catalogue-Cache"] == "miss"
+    # Each tile shows its cover, the photo marked so, before the other photos of the product.
+    assert body.count("<picture") == 3 and f"products/{shown.pk}/a-320.webp" in body
+    assert f"products/{shown.pk}/b-320.webp" not in body
