@@ -30,10 +30,9 @@ from django.test.utils import override_settings
 from config.celery import app as celery_app
 from conftest import CHROMIUM, CHROMIUM_ARGS, require_service
 
-# The demo world is committed by the module's fixture and flushed after the last test; the tests themselves touch
-# the database only through the live server. Without a django_db mark pytest-django runs them after every database
-# test, so the flush (which also empties the villages and categories the migrations seed) comes after those.
-pytestmark = [pytest.mark.browser]
+# Each test runs in a transaction rolled back at its end (the demo world itself is committed by the module's
+# fixture, before any test; after the last, the database is put back as it was, seeded rows included).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 CHECK_PAGE_JS = r"""
 (userData) => {
@@ -154,6 +153,7 @@ def role_pages() -> dict[str, list[str]]:
     from logistics.selectors import agent_station
     from orders.models import Order, ShopOrder
     from shops.models import Category, HarvestLot, Product, Shop
+    from stations.models import AssistedFarmer, StationOrder
 
     product = (Product.objects.filter(is_active=True, images__isnull=False, shop__owner__username="farmer")
                .order_by("pk").first())
@@ -165,12 +165,15 @@ def role_pages() -> dict[str, list[str]]:
     station = agent_station(User.objects.get(username="agent"))
     parcel = Parcel.objects.filter(station=station).order_by("pk").first()
     shipment = Shipment.objects.filter(station=station).order_by("pk").first()
-    assert all([product, category, farm, lot, order, shop_order, parcel, shipment]), "the demo world is incomplete"
+    assisted = AssistedFarmer.objects.filter(station=station).order_by("pk").first()
+    villager_order = StationOrder.objects.filter(station=station).select_related("order").order_by("pk").first()
+    assert all([product, category, farm, lot, order, shop_order, parcel, shipment, assisted, villager_order]), (
+        "the demo world is incomplete")
     trace = f"/t/{lot.code}"
     return {
         "visitor": ["/", f"/c/{Category.objects.get(pk=category.pk).slug}/", "/search/?q=%E8%8B%B9%E6%9E%9C",
                     f"/p/{product.pk}/", f"/s/{product.shop.slug}/", "/cart/", trace, "/presales/",
-                    "/accounts/login/"],
+                    "/accounts/login/", "/accounts/signup/"],
         "buyer": ["/", f"/p/{product.pk}/", "/cart/", "/checkout/", "/orders/", f"/orders/{order.number}/",
                   "/accounts/profile/", "/inbox/", "/demand/", "/presales/orders/"],
         "farmer": ["/seller/", f"/seller/shops/{farm.slug}/", f"/seller/shops/{farm.slug}/products/",
@@ -178,13 +181,16 @@ def role_pages() -> dict[str, list[str]]:
                    "/inbox/", "/accounts/profile/"],
         "agent": ["/agent/", f"/agent/parcels/{parcel.code}/", "/agent/shipments/",
                   f"/agent/shipments/{shipment.pk}/", "/agent/cash/", "/track/", "/monitoring/sensors/",
-                  "/accounts/profile/"],
+                  "/accounts/profile/", "/agent/farmers/", "/agent/farmers/new/",
+                  f"/agent/farmers/{assisted.farmer_id}/", "/agent/villager-orders/", "/agent/villager-orders/new/",
+                  f"/agent/villager-orders/{villager_order.order.number}/"],
     }
 
 
 @pytest.fixture(scope="module")
 def demo_world(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The whole demo (load_demo) in the live server's database, once for the module; flushed afterwards."""
+    """The whole demo (load_demo) in the live server's database, once for the module; the database is put back
+    as it was afterwards."""
     from django.db import connection
 
     media = tmp_path_factory.mktemp("shell-media")
@@ -194,6 +200,8 @@ def demo_world(django_db_setup, django_db_blocker, tmp_path_factory):
     celery_app.conf.task_always_eager = True  # photos and thumbnails are made in process, whatever the broker
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, STRIPE_SECRET_KEY="", PASSWORD_HASHERS=[
             "django.contrib.auth.hashers.MD5PasswordHasher"]):
+        # What the migrations seeded (villages, categories, shipping rates): the tests after this module need it.
+        before = connection.creation.serialize_db_to_string()
         try:
             call_command("load_demo", stdout=io.StringIO())
         finally:
@@ -202,7 +210,9 @@ def demo_world(django_db_setup, django_db_blocker, tmp_path_factory):
             yield {"media": media, "pages": role_pages(), "user_data": user_data(),
                    "sessions": {name: session_of(name) for name in ("buyer", "farmer", "agent")}}
         finally:
-            call_command("flush", interactive=False, verbosity=0)
+            # As TransactionTestCase's serialized rollback: no post_migrate rows, the saved ones come back instead.
+            call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+            connection.creation.deserialize_db_from_string(before)
 
 
 @pytest.fixture(scope="module")
