@@ -102,12 +102,22 @@ def ensure_lighthouse() -> None:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BASE, check=True)
 
 
+ATTEMPTS = 3
+
+
 def run_lighthouse(url: str, cookie: str | None, report: Path) -> dict[str, int]:
     command = [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
                f"--only-categories={','.join(CATEGORIES)}", "--chrome-flags=--headless=new --no-sandbox"]
     if cookie:
         command.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": CHROME})
+    for attempt in range(1, ATTEMPTS + 1):
+        # Lighthouse sometimes loses Chromium's trace ("NO_NAVSTART ... run Lighthouse again"): that page is
+        # measured again, never scored from a broken run.
+        if subprocess.run(command, env={**os.environ, "CHROME_PATH": CHROME}).returncode == 0:
+            break
+        print(f"  Lighthouse failed on {url} (attempt {attempt} of {ATTEMPTS})", flush=True)
+    else:
+        sys.exit(f"Lighthouse could not measure {url}")
     data = json.loads(report.read_text())
     if data.get("finalDisplayedUrl", url) != url:  # sent elsewhere (a sign-in page): that page was not measured
         sys.exit(f"{url} was sent to {data['finalDisplayedUrl']}")
