@@ -115,7 +115,7 @@ class Shell:
 
 
 def shell(request):
-    """`shell`, and `notifications_unread` read from the shell's one query (this processor runs after
-    notifications' own, whose lazy count it replaces, so a page counts once whatever it shows)."""
+    """`shell`, and `notifications_unread` read from the shell's one query, so a page counts once whatever it
+    shows (and not at all when it shows neither)."""
     current = SimpleLazyObject(lambda: Shell(getattr(request, "user", None), request.path))
     return {"shell": current, "notifications_unread": SimpleLazyObject(lambda: current.counts.unread)}

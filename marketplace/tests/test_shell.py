@@ -44,3 +44,17 @@ def test_a_visitor_page_carries_no_count(client):
     bar = tab_bar(client.get("/"))
     assert 'class="count"' not in bar and '<a href="/accounts/login/">Me</a>' in bar
     assert '<a href="/" aria-current="page">Home</a>' in bar
+
+
+def test_the_counts_are_read_only_when_a_page_shows_one_and_then_once(rf, django_assert_num_queries):
+    from marketplace.context_processors import shell
+
+    user = BuyerFactory()
+    NotificationFactory.create_batch(2, recipient=user)
+    request = rf.get("/")
+    request.user = user
+    with django_assert_num_queries(0):
+        context = shell(request)
+    with django_assert_num_queries(1):
+        assert str(context["notifications_unread"]) == "2"
+        assert context["shell"].counts.unread == 2  # the same query, not a second one

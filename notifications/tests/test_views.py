@@ -98,20 +98,6 @@ def test_inbox_query_count_is_fixed(client, django_assert_max_num_queries, rows)
         assert client.get("/inbox/").status_code == 200
 
 
-def test_unread_count_is_only_counted_when_used(rf, django_assert_num_queries):
-    from notifications.context_processors import unread_count
-
-    user = BuyerFactory()
-    NotificationFactory.create_batch(2, recipient=user)
-    request = rf.get("/")
-    request.user = user
-    with django_assert_num_queries(0):
-        context = unread_count(request)
-    with django_assert_num_queries(1):
-        assert str(context["notifications_unread"]) == "2"
-        assert context["notifications_unread"]  # counted once per request
-
-
 def test_admin_filters_and_resends_failed_rows(client, django_capture_on_commit_callbacks):
     from django.core import mail
 
