@@ -24,7 +24,9 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.test.utils import override_settings
 
 from config.celery import app as celery_app
@@ -213,6 +215,10 @@ def demo_world(django_db_setup, django_db_blocker, tmp_path_factory):
             # As TransactionTestCase's serialized rollback: no post_migrate rows, the saved ones come back instead.
             call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
             connection.creation.deserialize_db_from_string(before)
+            # The rows came back with their ids; the sequences (restarted by the flush) must follow them.
+            with connection.cursor() as cursor:
+                for statement in connection.ops.sequence_reset_sql(no_style(), apps.get_models()):
+                    cursor.execute(statement)
 
 
 @pytest.fixture(scope="module")
