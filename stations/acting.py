@@ -43,8 +43,15 @@ def _succeeded(request: HttpRequest, response: HttpResponse) -> bool:
     if request.path_info.startswith("/api/"):
         return 200 <= status < 400
     if 300 <= status < 400:
-        return True
+        # Some seller pages redirect after a refusal too (accept an order that can no longer be accepted): an
+        # error message queued by this request means nothing was done.
+        return not _refused_here(request)
     return 200 <= status < 300 and bool(request.headers.get("X-Fragment") or request.headers.get("HX-Request"))
+
+
+def _refused_here(request: HttpRequest) -> bool:
+    queued = getattr(getattr(request, "_messages", None), "_queued_messages", [])
+    return any(message.level >= messages.ERROR for message in queued)
 
 
 def _label(response: HttpResponse) -> str:

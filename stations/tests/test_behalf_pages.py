@@ -5,6 +5,7 @@ from django.utils import timezone, translation
 
 from accounts.tests.factories import FarmerFactory
 from logistics.tests.factories import StationFactory, agent_at
+from orders.tests.factories import place
 from shops.models import HarvestLot
 from shops.tests.factories import ProductFactory, ShopFactory, VillageFactory
 from stations import services
@@ -77,6 +78,20 @@ def test_agent_registers_confirms_by_code_acts_and_every_write_is_recorded(
     stopped = client.post("/agent/acting/stop/")
     assert stopped.status_code == 302 and SESSION_KEY not in client.session
     assert client.get(f"/seller/products/{product.pk}/lots/new/").status_code == 404
+
+
+def test_a_refused_write_that_redirects_is_not_recorded(client, world):
+    station, agent = world
+    record = registered(agent, station)
+    product = ProductFactory(shop=ShopFactory(owner=record.farmer, village=record.village), stock=10)
+    part = place(payment_method="cod", lines=[(product, 1)]).shop_orders.get()
+    assert client.post(f"/agent/farmers/{record.farmer_id}/act/").status_code == 302
+    accepted = client.post(f"/seller/orders/{part.pk}/accept/")
+    assert accepted.status_code == 302
+    assert ActivityEntry.objects.filter(view_name="orders:seller_order_accept").count() == 1
+    again = client.post(f"/seller/orders/{part.pk}/accept/")  # already accepted: refused, with a message
+    assert again.status_code == 302
+    assert ActivityEntry.objects.filter(view_name="orders:seller_order_accept").count() == 1
 
 
 def test_the_agent_cannot_act_without_consent_after_withdrawal_or_outside_the_station(client, world):
