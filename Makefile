@@ -56,7 +56,9 @@ messages: install-dev
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=staticfiles
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
+# The mixed part drives its load with wrk (Debian package), installed here when missing.
 bench: install-dev
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
 
 # A local Stripe-compatible server for the card-payment demo (see README): loopback only, in-memory state.

@@ -68,6 +68,7 @@ def _isolated_defaults(settings, tmp_path):
     from django.utils import translation
 
     from config.celery import app
+    from shops import tiles
 
     # A test that switched language (a page in Chinese) must not leave it active for the next one.
     translation.activate(settings.LANGUAGE_CODE)
@@ -76,6 +77,7 @@ def _isolated_defaults(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     cache.clear()
+    tiles.fragments.clear()  # rendered tiles of this process, kept under versions the cache has just forgotten
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

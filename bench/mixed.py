@@ -20,6 +20,7 @@ import argparse
 import os
 import random
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -110,15 +111,20 @@ class Writer(threading.Thread):
             close_old_connections()
 
 
+# A "fresh" path ends in a query string no earlier request used: a token of this wrk run (Lua's random
+# numbers repeat from one run to the next unless seeded, and a repeated path would be a page-cache hit)
+# and a counter of this connection's requests.
 _LUA = """
 local paths = {%(paths)s}
 local n = 0
 wrk.headers["Accept-Encoding"] = "gzip"
 wrk.headers["Accept-Language"] = "zh-hans"
+math.randomseed(%(seed)d)
+local run = "%(run)s" .. math.random(1, 2000000000)
 request = function()
   n = n + 1
   local path = paths[(n %% #paths) + 1]
-  if %(fresh)s then path = path .. "n=" .. math.random(1, 2000000000) .. "-" .. n end
+  if %(fresh)s then path = path .. "n=" .. run .. "-" .. n end
   return wrk.format("GET", path)
 end
 """
@@ -126,7 +132,8 @@ end
 
 def _wrk(port: int, paths: list[str], *, fresh: bool, seconds: float, connections: int) -> dict:
     quoted = [quote(p, safe="/?=&") for p in paths]
-    lua = _LUA % {"paths": ", ".join(f'"{p}"' for p in quoted), "fresh": "true" if fresh else "false"}
+    lua = _LUA % {"paths": ", ".join(f'"{p}"' for p in quoted), "fresh": "true" if fresh else "false",
+                  "seed": secrets.randbelow(2**31), "run": secrets.token_hex(6)}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     try:

@@ -146,10 +146,6 @@ def listing_key(*parts) -> str:
 
 # --- What a page shows ------------------------------------------------------------------------
 
-def tile_scopes(products: Iterable) -> list[str]:
-    return [product_scope(p.pk) for p in products]
-
-
 def listing_scopes(*, category=None, price_sensitive: bool = False) -> list[str]:
     """A list page's own scopes: its category's (a category page), else the whole listing's."""
     if category is not None:

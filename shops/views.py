@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from . import cache, search, selectors
+from . import cache, search, selectors, tiles
 from .cache import cache_catalogue_page
 from .models import Product
 from .signals import product_page
@@ -27,8 +27,8 @@ def paginate(request, queryset):
 def home_context() -> dict:
     tree = search.CategoryTree.current()
     return {
-        "in_season": selectors.products_in_season(timezone.localdate().month)[:HOME_TILES],
-        "new_arrivals": selectors.new_arrivals()[:HOME_TILES],
+        "in_season": tiles.grid(selectors.products_in_season(timezone.localdate().month)[:HOME_TILES]),
+        "new_arrivals": tiles.grid(selectors.new_arrivals()[:HOME_TILES]),
         "provinces": selectors.provinces_with_products(),
         "categories": tree.roots,
         "tree": tree,
@@ -48,11 +48,12 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     form.is_valid()
     results = search.catalogue_results(selectors.listed_products(), form)
     page = paginate(request, results.products)
+    grid = tiles.grid(page.object_list)
     results.count_facets(page.paginator.count)
     removals = search.removal_links(request.GET, form)
     spellings = [word for found in results.search.corrections.values() for word in found] if results.search else []
     context = {
-        "form": form, "page": page, "results": results, "category": form.selected_category,
+        "form": form, "page": page, "tiles": grid, "results": results, "category": form.selected_category,
         "query": form.value("q", ""), "sort": form.chosen_sort, "removals": removals, "filtered": bool(removals),
         "price_fields": [form["min_price"], form["max_price"]], "spellings": ", ".join(spellings),
     }
@@ -64,7 +65,7 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     price_sensitive = form.chosen_sort in (search.SORT_PRICE_UP, search.SORT_PRICE_DOWN) or (
         form.value("min_price") is not None or form.value("max_price") is not None)
     response.cache_scopes = [*cache.listing_scopes(category=fixed_category, price_sensitive=price_sensitive),
-                             *cache.tile_scopes(page.object_list)]
+                             *grid.scopes()]
     if results.search:
         meta = {"query": results.search.query, "results": page.paginator.count, "province": form.value("province", ""),
                 "category": form.selected_category.slug if form.selected_category is not None else ""}
@@ -100,9 +101,9 @@ def large_photo_url(image) -> str:
 def product(request, pk: int):
     public = selectors.public_products().prefetch_related(None).defer("search_document")
     item = get_object_or_404(selectors.with_has_lots(public.select_related("category__parent")), pk=pk)
-    more = list(selectors.listed_products().prefetch_related(None).filter(shop_id=item.shop_id).exclude(pk=item.pk)
-                .order_by("-created_at", "-id")[:MORE_FROM_SHOP])
-    prefetch_related_objects([item, *more], selectors.ordered_images())  # one query for every photo shown
+    more = tiles.grid(selectors.listed_products().filter(shop_id=item.shop_id).exclude(pk=item.pk)
+                      .order_by("-created_at", "-id")[:MORE_FROM_SHOP])
+    prefetch_related_objects([item], selectors.ordered_images())
     # offers, ratings and a page of reviews, loaded by their apps
     product_page.send(sender=Product, product=item, reviews_page=request.GET.get("reviews_page"))
     images = list(item.images.all())
@@ -117,21 +118,21 @@ def product(request, pk: int):
         "sale_hold": hold,
     }
     response = render(request, "shops/product.html", context)
-    response.cache_scopes = [cache.product_scope(item.pk), cache.shop_scope(item.shop_id),
-                             *cache.tile_scopes(context["more"])]
+    response.cache_scopes = [cache.product_scope(item.pk), cache.shop_scope(item.shop_id), *more.scopes()]
     return response
 
 
 @cache_catalogue_page
 def shop(request, slug: str):
     item = get_object_or_404(selectors.public_shops(), slug=slug)
-    products = selectors.public_products().filter(shop=item).order_by("-created_at", "-id")
+    products = selectors.listed_products().filter(shop=item).order_by("-created_at", "-id")
     page = paginate(request, products)
-    response = render(request, "shops/shop.html", {"shop": item, "page": page})
-    response.cache_scopes = [cache.shop_scope(item.pk), *cache.tile_scopes(page.object_list)]
+    grid = tiles.grid(page.object_list)
+    response = render(request, "shops/shop.html", {"shop": item, "page": page, "tiles": grid})
+    response.cache_scopes = [cache.shop_scope(item.pk), *grid.scopes()]
     return response
 
 
 def home_scopes(context: dict) -> list[str]:
     """What the home page shows: the listings (new, in season, provinces) and its tiles."""
-    return [cache.LISTING, *cache.tile_scopes(context["in_season"]), *cache.tile_scopes(context["new_arrivals"])]
+    return [cache.LISTING, *context["in_season"].scopes(), *context["new_arrivals"].scopes()]

@@ -1,35 +1,24 @@
-"""Catalogue display helpers: cover photo, product photos and tiles, season months, safe product descriptions.
+"""Catalogue display helpers: product photos and tiles, season months, safe product descriptions.
 
-`picture` and `product_tiles` write their HTML in Python: a list page has 24 tiles, and a tile as an
-include (with the photo as a nested include) cost two template renders, some forty variable lookups,
-two gettext calls and a reverse() each, most of a page's render time. Here a grid is one call: the
-translated words, the media prefix and the product URL pattern are taken once per grid.
+`picture` and the tiles (`shops.tiles`) write their HTML in Python: a list page has 24 tiles, and a tile as
+an include (with the photo as a nested include) cost two template renders, some forty variable lookups,
+two gettext calls and a reverse() each, most of a page's render time.
 """
 import re
 
 from django import template
-from django.templatetags.static import PrefixNode
 from django.utils.dates import MONTHS
-from django.utils.formats import localize
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from shops.models import Product, product_url
 from shops.services import sanitise_description
 from shops.templatetags import pictures
 
 register = template.Library()
 
 _TAG = re.compile(r"<[a-zA-Z/]")
-
-
-@register.filter
-def cover(product):
-    """The cover photo from the prefetched photos (ordered cover first), or None: no query."""
-    images = list(product.images.all())
-    return images[0] if images else None
 
 
 def _month_runs(mask: int) -> list[tuple[int, int]]:
@@ -70,29 +59,10 @@ register.simple_tag(pictures.picture, takes_context=True, name="picture")
 
 
 @register.simple_tag(takes_context=True)
-def product_tiles(context, products):
-    """The grid of product tiles of a list (products with shop, village and photos already loaded)."""
-    sold_out, certified = escape(_("Sold out")), escape(_("Certified"))
-    units = {value: escape(label) for value, label in Product.Unit.choices}  # get_unit_display() is slow per row
-    media = PrefixNode.handle_simple("MEDIA_URL")
-    out = ['<ul class="grid">']
-    eager = pictures.eager_pictures(context, pictures.EAGER_TILES)
-    for index, product in enumerate(products):
-        if not product.in_stock:
-            badge = f'<span class="badge warn">{sold_out}</span>'
-        elif product.certified:
-            badge = f'<span class="badge">{certified}</span>'
-        else:
-            badge = ""
-        shop = product.shop
-        photo = pictures.picture_html(cover(product), pictures.TILE_SIZES, "", media, lazy=index >= eager)
-        out.append(
-            f'<li class="tile"><a href="{product_url(product.pk)}">{photo}'
-            f'<div class="body"><p class="title">{escape(product.title)}</p><p><span class="price">'
-            f'¥{localize(product.price)}</span> <small>/ {units.get(product.unit) or escape(product.unit)}</small></p>'
-            f'<p class="muted small">{escape(shop.village.province)} · {escape(shop.name)}</p>{badge}</div></a></li>')
-    out.append("</ul>")
-    return mark_safe("".join(out))  # noqa: S308 - every value escaped above
+def product_tiles(context, grid):
+    """The grid of product tiles of a list (a `shops.tiles.TileGrid`): each tile from this process's fragments
+    or rendered now; the first row's photos load at once when they are the page's first pictures."""
+    return mark_safe(grid.html(eager=pictures.eager_pictures(context, pictures.EAGER_TILES)))  # noqa: S308 - escaped in tiles
 
 
 def _options(rows) -> str:

@@ -1,7 +1,7 @@
 """Exact SQL statements of the product and search pages: fixed whatever the rows, none from the templates."""
 import pytest
 
-from shops import search
+from shops import search, tiles
 from shops.models import Category, Product, ProductImage
 
 from .factories import HarvestLotFactory, ProductFactory, ShopFactory
@@ -37,23 +37,31 @@ def test_product_page_makes_a_fixed_number_of_queries(client, django_assert_num_
     assert response.status_code == 200 and product.title in response.content.decode()
 
 
-# A first visit: count (capped), facets (one GROUP BY), ranked ids, their rows, their photos.
+# A first visit: count (capped), facets (one GROUP BY), ranked ids, the rows and photos of the tiles not yet kept.
 SEARCH_PAGE = 5
-# The next page of the same listing version: the count and facets come from the cache.
+# The next page of the same listing version: the count and facets come from the cache; its ids, and the rows and
+# photos of tiles not rendered before.
 SEARCH_NEXT_PAGE = 3
+# A page whose tiles were all rendered before: its ids only.
+SEARCH_KEPT_TILES = 1
 
 
 @pytest.mark.parametrize("count", [1, 30])
 def test_search_page_makes_a_fixed_number_of_queries(client, django_assert_num_queries, count):
     _catalogue(count)
     client.get("/search/", {"q": "梨"})  # the category tree and category terms, held per catalogue version
+    tiles.fragments.clear()
     with django_assert_num_queries(SEARCH_PAGE):
         first = client.get("/search/", {"q": "苹果"})
-    assert len(first.context["page"].object_list) == min(count, 24)
-    with django_assert_num_queries(SEARCH_NEXT_PAGE):
+    assert len(first.context["tiles"]) == min(count, 24) and first.content.decode().count('class="tile"') == min(count, 24)
+    # Page 2 of 30 shows six tiles not rendered yet; of 1, the same tile again (the last page).
+    with django_assert_num_queries(SEARCH_NEXT_PAGE if count > 24 else SEARCH_KEPT_TILES):
         second = client.get("/search/", {"q": "苹果", "page": "2", "sort": "relevance"})
-    assert len(second.context["page"].object_list) == (count - 24 if count > 24 else count)  # else the last page
+    assert len(second.context["tiles"]) == (count - 24 if count > 24 else count)
     assert second.context["page"].paginator.count == count
+    with django_assert_num_queries(SEARCH_KEPT_TILES):
+        again = client.get("/search/", {"q": "苹果", "page": "2", "sort": "relevance", "again": "1"})
+    assert again["X-Catalogue-Cache"] == "miss" and again.content.count(b'class="tile"') == len(second.context["tiles"])
 
 
 def test_more_than_the_count_limit_shows_an_estimate(client, monkeypatch):
@@ -63,14 +71,16 @@ def test_more_than_the_count_limit_shows_an_estimate(client, monkeypatch):
     assert "3+ results" in page and "5 products" not in page
 
 
-def test_a_list_page_reads_its_tiles_in_one_query_and_their_photos_in_one_more(client, django_assert_num_queries):
+def test_a_list_page_reads_its_new_tiles_in_one_query_and_their_photos_in_one_more(client,
+                                                                                 django_assert_num_queries):
     products = _catalogue(3)
     shown = products[-1]  # the newest: the first tile
     ProductImage.objects.create(product=shown, image=f"products/{shown.pk}/b.jpg", width=800, height=600,
                                 position=0, status=ProductImage.Status.READY,
                                 thumbnails={"320": f"products/{shown.pk}/b-320.webp"})
     client.get("/c/apples/", {"sort": "newest"})  # the count and facets, kept per listing version
-    with django_assert_num_queries(2):  # a tile reads no column left out of the list's query
+    tiles.fragments.clear()
+    with django_assert_num_queries(3):  # ids, then rows and photos; a tile reads no column left out of the rows
         response = client.get("/c/apples/", {"sort": "newest", "again": "1"})
     body = response.content.decode()
     assert response["X-Catalogue-Cache"] == "miss"

@@ -14,6 +14,7 @@ from shops import images
 from shops.demo_photos import demo_photo
 from shops.models import ProductImage
 from shops.templatetags.pictures import TILE_SIZES
+from shops.tiles import TileGrid
 
 from .factories import ProductFactory
 
@@ -106,7 +107,7 @@ def render(source: str, **context) -> str:
 def test_a_tile_offers_every_width_in_avif_then_webp_with_sizes_in_css_px_per_breakpoint():
     product = ProductFactory()
     add(product, size=(800, 600))
-    html = render("{% product_tiles products %}", products=[product])
+    html = render("{% product_tiles products %}", products=TileGrid([product.pk]))
     avif = re.search(r'<source type="image/avif" srcset="([^"]+)" sizes="([^"]+)">', html)
     img = re.search(r'<img class="thumb" src="[^"]+" srcset="([^"]+)" sizes="([^"]+)" width="800" height="600"',
                     html)
@@ -123,7 +124,8 @@ def test_only_the_first_row_of_the_first_grid_loads_at_once_the_rest_is_lazy():
     products = ProductFactory.create_batch(5)
     for n, product in enumerate(products):
         add(product, size=(640, 480), seed=n)
-    html = render("{% product_tiles first %}{% product_tiles second %}", first=products[:3], second=products[3:])
+    html = render("{% product_tiles first %}{% product_tiles second %}", first=TileGrid([p.pk for p in products[:3]]),
+                  second=TileGrid([p.pk for p in products[3:]]))
     tags = re.findall(r'<img class="thumb"[^>]*>', html)
     assert len(tags) == 5
     assert ['loading="lazy" decoding="async"' in tag for tag in tags] == [False, False, True, True, True]
@@ -135,7 +137,7 @@ def test_a_page_with_a_product_photo_first_loads_only_that_photo_at_once():
     product, other = ProductFactory(), ProductFactory()
     cover, tile = add(product, size=(640, 480)), add(other, size=(640, 480), seed=2)
     html = render('{% picture cover "(min-width: 48rem) 30rem, calc(100vw - 2rem)" %}{% product_tiles more %}',
-                  cover=cover, more=[other])
+                  cover=cover, more=TileGrid([other.pk]))
     first, second = re.findall(r'<img class="thumb"[^>]*>', html)
     assert 'fetchpriority="high"' in first and "loading=" not in first
     assert 'loading="lazy"' in second and tile.thumbnails["320"] in second
