@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from orders.models import ShopOrder
-from shops.models import Shop
+from shops.models import Product, Shop
 from shops.selectors import shops_managed_by
 
 from .models import Agent, Parcel, Review, Shipment, Station, TrackingEvent
@@ -155,8 +155,14 @@ def shop_rating(shop: Shop) -> Rating:
     return _rating(result["average"], result["count"])
 
 
+def product_rating(product: Product) -> Rating:
+    """The product's stars as stored on it (`shops.services.record_product_ratings`, kept by `count_product_ratings`):
+    no query."""
+    return _rating(product.rating_average, product.rating_count)
+
+
 def product_ratings(product_ids) -> dict[int, Rating]:
-    """Average stars per product, over the reviews of the orders that held it: one query for any number."""
+    """Average stars per product, counted over the reviews of the orders that held it: one query for any number."""
     ids = list(product_ids)
     rows = (Review.objects.filter(shop_order__lines__product_id__in=ids)
             .values("shop_order__lines__product_id")

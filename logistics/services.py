@@ -34,6 +34,7 @@ from notifications.services import Phrase, notify
 from orders import services as order_services
 from orders.models import ZERO, Order, OrderLine, Payment, ShopOrder
 from shops import images, stock
+from shops import services as shop_services
 from shops.cache import bump_catalogue_version
 from shops.models import HarvestLot, Village
 from shops.selectors import can_manage_shop
@@ -823,8 +824,17 @@ def create_review(*, shop_order: ShopOrder, buyer: User, rating: int, text: str 
     if photo:
         review.photo.name = _clean_photo(photo, folder="reviews")
     review.save()
-    bump_catalogue_version()  # ratings show on cached product and shop pages
+    count_product_ratings(so.lines.values_list("product_id", flat=True))
+    bump_catalogue_version()  # the shop's rating shows on cached shop pages
     return review
+
+
+def count_product_ratings(product_ids) -> None:
+    """Count the stars of these products again and store them on the products (after a review is written or
+    removed): the product page reads them from there."""
+    ids = [pk for pk in dict.fromkeys(product_ids) if pk is not None]
+    ratings = selectors.product_ratings(ids)
+    shop_services.record_product_ratings({pk: (rating.average, rating.count) for pk, rating in ratings.items()})
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from orders.models import Payment
 from shops.signals import product_page
 
 from .models import GroupMember, PreOrder
-from .selectors import offer_prefetches
+from .selectors import offer_prefetches, offered_product_ids
 from .services.common import _enqueue
 
 
@@ -40,6 +40,9 @@ def capture_on_hand_over(sender, events, **kwargs) -> None:
 
 @receiver(product_page, dispatch_uid="presales.product_page_offers")
 def load_product_offers(sender, product, **kwargs) -> None:
-    """The product page's pre-sales and group offers (the includes' tags read them): two queries, three
-    when the product has a group offer."""
+    """The product page's pre-sales and group offers (the includes' tags read them): none for a product without
+    offers; else two queries, three when the product has a group offer."""
+    if product.pk not in offered_product_ids():
+        product.current_presales, product.group_offers = [], []
+        return
     prefetch_related_objects([product], *offer_prefetches())

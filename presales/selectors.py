@@ -3,6 +3,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from shops.cache import held
 from shops.models import Product
 from shops.selectors import shops_managed_by
 
@@ -101,6 +102,20 @@ def offer_prefetches() -> list[Prefetch]:
                  .prefetch_related(Prefetch("groups", queryset=open_groups_queryset(), to_attr="open_groups")),
                  to_attr="group_offers"),
     ]
+
+
+def _offered_product_ids() -> frozenset[int]:
+    presales = (PreSale.objects.filter(is_open=True, cancelled_at__isnull=True).order_by()
+                .values_list("product_id", flat=True))
+    deals = GroupDeal.objects.filter(is_active=True).order_by().values_list("product_id", flat=True)
+    return frozenset(presales.union(deals))
+
+
+def offered_product_ids() -> frozenset[int]:
+    """Products with an open pre-sale or an active group offer, or both. Held by each process until the catalogue's
+    version moves (every pre-sale and group step bumps it), so a product page without offers, most of them, asks
+    nothing. A superset: a pre-sale whose harvest has ended stays in until then, and its page finds it over."""
+    return held("presales-offered-products", _offered_product_ids)
 
 
 def with_offers(products: QuerySet[Product]) -> QuerySet[Product]:

@@ -268,6 +268,11 @@ class Product(models.Model):
     # Words for search: jieba segments of the title and description, their pinyin and the
     # category names, maintained by the services on every save.
     search_document = models.TextField(blank=True, editable=False)
+    # The buyers' stars over the reviews of the orders that held it, kept by `services.record_product_ratings`
+    # when a review is written or removed: the product page reads them with the product, not from the reviews.
+    rating_average = models.DecimalField(_("average rating"), max_digits=2, decimal_places=1, null=True,
+                                         blank=True, editable=False)
+    rating_count = models.PositiveIntegerField(_("reviews"), default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -331,3 +331,11 @@ def find_lot(code: str) -> HarvestLot | None:
 
 def category_by_slug(slug: str) -> Category | None:
     return Category.objects.filter(slug=slug).first()
+
+
+def record_product_ratings(ratings: dict[int, tuple[Decimal | None, int]]) -> None:
+    """Store each product's (average stars, number of reviews), as the reviews' app counted them; the products'
+    pages show them."""
+    for product_id, (average, count) in ratings.items():
+        Product.objects.filter(pk=product_id).update(rating_average=average if count else None, rating_count=count)
+        product_changed(product_id=product_id)

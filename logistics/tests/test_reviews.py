@@ -119,6 +119,25 @@ def test_averages_for_shops_and_products_in_one_query(station, agent, django_ass
     assert "No reviews yet" in render_to_string("logistics/includes/rating.html", {"rating": selectors.NO_RATING})
 
 
+def test_a_review_is_counted_on_its_products_and_a_removed_one_taken_off(client, delivered,
+                                                                        django_capture_on_commit_callbacks):
+    """The product page reads the stars stored on the product (no query over the reviews); writing a review stores
+    them, and removing one (the admin's delete) counts them again."""
+    product = delivered.lines.get().product
+    page = client.get(product.get_absolute_url()).content.decode()
+    assert "No reviews yet" in page
+    review = services.create_review(shop_order=delivered, buyer=delivered.order.buyer, rating=4, text="脆")
+    product.refresh_from_db()
+    assert (product.rating_average, product.rating_count) == (Decimal("4.0"), 1)
+    page = client.get(product.get_absolute_url()).content.decode()
+    assert "4.0 out of 5 (1 review)" in page and "脆" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        review.delete()
+    product.refresh_from_db()
+    assert (product.rating_average, product.rating_count) == (None, 0)
+    assert "No reviews yet" in client.get(product.get_absolute_url()).content.decode()
+
+
 def test_shop_reviews_page_and_seller_reply_page(client, delivered):
     services.create_review(shop_order=delivered, buyer=delivered.order.buyer, rating=3, text="还行")
     page = client.get(f"/reviews/shop/{delivered.shop.slug}/")

@@ -11,8 +11,9 @@ from shops.tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("card_payments_on")]
 
-# product, more from the shop, their photos, lots, pre-sales, group offers, open groups, rating
-PRODUCT_PAGE_QUERIES = 8
+# product, its photos, lots, more from the shop (ids, then rows and photos of tiles not kept yet), the products with
+# offers (held per catalogue version), pre-sales, group offers, open groups; the rating is read with the product
+PRODUCT_PAGE_QUERIES = 10
 
 
 def _product_with_everything():
@@ -45,3 +46,15 @@ def test_product_page_templates_make_no_queries(monkeypatch):
     monkeypatch.setattr(views, "render", counting_render)
     assert Client().get(product.get_absolute_url()).status_code == 200
     assert during_render == []
+
+
+def test_a_product_without_offers_asks_nothing_of_the_presales_and_shows_one_once_opened():
+    product = ProductFactory(stock=50)
+    client = Client()
+    client.get(product.get_absolute_url() + "?first=1")  # the products with offers, held by this process
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(product.get_absolute_url()).status_code == 200
+    assert not [q for q in queries if "presales_" in q["sql"]]
+    make_presale(product=product)  # through the service: the catalogue's version moves
+    page = client.get(product.get_absolute_url() + "?after=1").content.decode()
+    assert "Pre-order the coming harvest" in page
