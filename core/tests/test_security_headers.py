@@ -98,8 +98,12 @@ SAFE_ALLOWLIST = {
         "linebreaks escapes the text before adding <p> and <br>",
     ("shops/templatetags/pictures.py", "mark_safe(picture_html("):
         "picture_html escapes the alt text, sizes, variant paths and placeholder URI; the rest is markup and MEDIA_URL",
-    ("shops/templatetags/catalogue.py", 'mark_safe("".join(out))'):
-        "product_tiles escapes titles, units, shop and place names and labels; URLs come from integer ids",
+    ("shops/templatetags/catalogue.py", "mark_safe(grid.html("):
+        "shops.tiles.render_tile escapes titles, units, shop and place names and labels; URLs come from integer ids",
+    ("marketplace/templatetags/shell.py", "mark_safe(_render("):
+        "the output of rendering a template of ours, which autoescapes",
+    ("marketplace/templatetags/shell.py", "mark_safe(html.replace(_NEXT, escape("):
+        "a rendered frame of ours, with the request's path and the CSRF token put in escaped",
     ("shops/templatetags/catalogue.py", "mark_safe(_options("):
         "_options escapes every option's value and label; the counts are integers",
     ("logistics/qr.py", "mark_safe(svg)"):
