@@ -9,8 +9,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils.functional import cached_property
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -26,7 +28,7 @@ from accounts.models import User, phone_validator
 from core.pagination import StandardPagination
 
 from . import images, search, selectors, services
-from .cache import catalogue_key
+from .cache import catalogue_key, listing_prices_key
 from .filters import (
     CategoryChoiceField,
     HarvestLotFilter,
@@ -51,6 +53,27 @@ from .models import (
 
 # Short: the version bump already invalidates on every write; this only bounds memory.
 PRODUCT_LIST_CACHE_SECONDS = 300
+
+
+class ListingCountPaginator(Paginator):
+    """A page of the public catalogue whose `count` is kept in the cache, keyed by the count query itself, until
+    the listing's membership or a price changes: the next page, another ordering or another client's copy of the
+    same search reads it instead of counting every match again (a COUNT over 8,000 matches costs as much as the
+    ranked page)."""
+
+    @cached_property
+    def count(self) -> int:
+        query = self.object_list.order_by().query
+        key = listing_prices_key("api-count", hashlib.sha256(str(query).encode()).hexdigest())
+        found = cache.get(key)
+        if found is None:
+            found = super().count
+            cache.set(key, found, timeout=PRODUCT_LIST_CACHE_SECONDS)
+        return found
+
+
+class PublicProductPagination(StandardPagination):
+    django_paginator_class = ListingCountPaginator
 
 
 def _flag(request, name: str) -> bool:
@@ -391,6 +414,15 @@ class ProductViewSet(viewsets.ModelViewSet):
     # Used only by the photo upload action, the one that adds ScopedRateThrottle.
     throttle_scope = "uploads"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @property
+    def paginator(self):
+        # The public catalogue keeps its counts; a seller's own list (`?mine=true`) is counted every time.
+        if not hasattr(self, "_paginator"):
+            request = getattr(self, "request", None)  # none while the schema is generated
+            public = request is None or (self.action == "list" and not _flag(request, "mine"))
+            self._paginator = PublicProductPagination() if public else StandardPagination()
+        return self._paginator
 
     def get_queryset(self):
         user = self.request.user

@@ -144,6 +144,11 @@ def listing_key(*parts) -> str:
     return ":".join([catalogue.stamp(GLOBAL, LISTING), *map(str, parts)])
 
 
+def listing_prices_key(*parts) -> str:
+    """A cache key valid until a listing's membership or any price changes (what a price filter can find)."""
+    return ":".join([catalogue.stamp(GLOBAL, LISTING, LISTING_PRICES), *map(str, parts)])
+
+
 # --- What a page shows ------------------------------------------------------------------------
 
 def listing_scopes(*, category=None, price_sensitive: bool = False) -> list[str]:

@@ -743,3 +743,23 @@ def test_schema_covers_the_shops_endpoints(api_client):
                  "/api/v1/products/", "/api/v1/products/{id}/images/", "/api/v1/lots/", "/api/v1/lots/{id}/inputs/"):
         assert path in schema["paths"], path
     assert "multipart/form-data" in schema["paths"]["/api/v1/products/{id}/images/"]["post"]["requestBody"]["content"]
+
+
+def test_a_public_search_count_is_kept_until_the_listing_changes(api_client, django_assert_num_queries):
+    farmer = FarmerFactory()
+    shop = ShopFactory(owner=farmer)
+    for n in range(3):
+        searchable(f"苹果 {n}", shop=shop)
+    first = api_client.get("/api/v1/products/", {"search": "苹果", "page_size": 2})
+    assert first.data["count"] == 3
+    with django_assert_num_queries(3):  # the ranked ids, their rows, their photos: no COUNT
+        again = api_client.get("/api/v1/products/", {"search": "苹果", "page_size": 2, "page": 2})
+    assert again.data["count"] == 3 and len(again.data["results"]) == 1
+    api_client.force_authenticate(farmer)
+    created = api_client.post("/api/v1/products/", product_payload(shop, title="苹果 新"), format="json")
+    assert created.status_code == 201, created.data
+    api_client.force_authenticate(None)
+    assert api_client.get("/api/v1/products/", {"search": "苹果", "page_size": 2, "n": "1"}).data["count"] == 4
+    # A seller's own list is counted every time.
+    api_client.force_authenticate(farmer)
+    assert api_client.get("/api/v1/products/", {"mine": "true"}).data["count"] == 4
