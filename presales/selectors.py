@@ -24,12 +24,6 @@ def current_presales() -> QuerySet[PreSale]:
             .order_by("harvest_start", "id"))
 
 
-def current_presales_for(product: Product) -> QuerySet[PreSale]:
-    """The product page's pre-sales, in one query."""
-    return (PreSale.objects.filter(product=product, is_open=True, cancelled_at__isnull=True,
-                                   harvest_end__gte=timezone.localdate()).order_by("harvest_start", "id"))
-
-
 def public_presale(pk: int) -> PreSale | None:
     """A pre-sale's public page: any pre-sale of a product on sale (a closed one still says why)."""
     return (PreSale.objects.filter(_public_product_q(), pk=pk)
@@ -84,14 +78,6 @@ def open_groups_queryset() -> QuerySet[BuyingGroup]:
 GROUPS_SHOWN = 5
 
 
-def deals_for_product(product: Product) -> QuerySet[GroupDeal]:
-    """The product page's group offers with their open groups: one query, plus one when there is an offer."""
-    return (GroupDeal.objects.filter(product=product, is_active=True)
-            .prefetch_related(Prefetch("groups", queryset=open_groups_queryset()[:GROUPS_SHOWN],
-                                       to_attr="open_groups"))
-            .order_by("group_size", "id"))
-
-
 def offer_prefetches() -> list[Prefetch]:
     """What the product-page includes read: `current_presales` and `group_offers` (with `open_groups`)."""
     return [
@@ -99,7 +85,8 @@ def offer_prefetches() -> list[Prefetch]:
             is_open=True, cancelled_at__isnull=True, harvest_end__gte=timezone.localdate()).order_by(
             "harvest_start", "id"), to_attr="current_presales"),
         Prefetch("group_deals", queryset=GroupDeal.objects.filter(is_active=True).order_by("group_size", "id")
-                 .prefetch_related(Prefetch("groups", queryset=open_groups_queryset(), to_attr="open_groups")),
+                 .prefetch_related(Prefetch("groups", queryset=open_groups_queryset()[:GROUPS_SHOWN],
+                                           to_attr="open_groups")),
                  to_attr="group_offers"),
     ]
 

@@ -283,6 +283,8 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["is_active", "category", "price"], name="product_active_cat_price"),
             models.Index(fields=["shop", "is_active"], name="product_shop_active"),
+            # A shop's products newest first: its page and "more from this shop" read the first few in order.
+            models.Index(fields=["shop", "-created_at", "-id"], name="product_shop_newest"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive"),

@@ -58,3 +58,12 @@ def test_a_product_without_offers_asks_nothing_of_the_presales_and_shows_one_onc
     make_presale(product=product)  # through the service: the catalogue's version moves
     page = client.get(product.get_absolute_url() + "?after=1").content.decode()
     assert "Pre-order the coming harvest" in page
+
+
+def test_the_product_page_shows_at_most_five_open_groups_per_offer():
+    product = ProductFactory(stock=50)
+    deal = make_deal(product=product)
+    for _ in range(7):
+        start(deal)
+    page = Client().get(product.get_absolute_url()).content.decode()
+    assert page.count("Join group ") == 5
