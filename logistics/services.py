@@ -829,7 +829,7 @@ def create_review(*, shop_order: ShopOrder, buyer: User, rating: int, text: str 
     return review
 
 
-def count_product_ratings(product_ids) -> None:
+def count_product_ratings(product_ids: Iterable[int | None]) -> None:
     """Count the stars of these products again and store them on the products (after a review is written or
     removed): the product page reads them from there."""
     ids = [pk for pk in dict.fromkeys(product_ids) if pk is not None]

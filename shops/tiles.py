@@ -152,6 +152,6 @@ def _tiles_for(ids: list[int]) -> list[str]:
 def grid(products: QuerySet[Product]) -> TileGrid:
     """The tiles of a (sliced) product queryset: one query for its ids, in its order; then, in the view (templates
     make no queries), the rows and photos of the tiles not kept."""
-    tiles = TileGrid(list(products.prefetch_related(None).values_list("pk", flat=True)))
-    tiles.tiles()
-    return tiles
+    shown = TileGrid(list(products.prefetch_related(None).values_list("pk", flat=True)))
+    shown.tiles()
+    return shown
