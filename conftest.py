@@ -68,6 +68,7 @@ def _isolated_defaults(settings, tmp_path):
     from django.utils import translation
 
     from config.celery import app
+    from shops import cache as shop_cache
     from shops import tiles
 
     # A test that switched language (a page in Chinese) must not leave it active for the next one.
@@ -78,6 +79,7 @@ def _isolated_defaults(settings, tmp_path):
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     cache.clear()
     tiles.fragments.clear()  # rendered tiles of this process, kept under versions the cache has just forgotten
+    shop_cache.forget_held()  # the same for the category tree and the other near-static data
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

@@ -185,7 +185,8 @@ def run(*, seconds: float, connections: int, workers: int, threads: int, rounds:
     _analyze()
     bump_catalogue_version()  # bulk_create skips the services, which bump it themselves
     print(f"Catalogue benchmark: PostgreSQL {database_url.rsplit('/', 1)[-1]} (parallel query off), Redis {redis_url}, "
-          f"gunicorn {workers} workers x {threads} threads (gthread), {connections} keep-alive connections, "
+          f"gunicorn {workers} workers x {threads} threads (gthread), {connections} keep-alive connections "
+          f"(at most {max(threads + 1, -(-connections // workers))} on a worker), "
           f"{seconds:g} s per target, API throttling off (one client address); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  {small:,} products created in {time.perf_counter() - t0:.1f} s "
@@ -203,7 +204,7 @@ def run(*, seconds: float, connections: int, workers: int, threads: int, rounds:
     ]
     results: dict[str, harness.LoadResult] = {}
     per_round: dict[str, list[float]] = {}
-    with harness.Server(env, workers=workers, threads=threads) as server:
+    with harness.Server(env, workers=workers, threads=threads, clients=connections) as server:
         for _name, path_for in targets:
             # Warm every worker (imports, connections, the cache entry) before any clock starts.
             harness.load(server.port, path_for, seconds=1, connections=connections)

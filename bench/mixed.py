@@ -189,12 +189,13 @@ def run(*, seconds: float, rounds: int, products: int, workers: int, connections
                              REDIS_URL=redis_url, CACHE_KEY_PREFIX="farmgate-bench-mixed",
                              CELERY_TASK_DEFAULT_QUEUE=QUEUE)
     print(f"Mixed benchmark: PostgreSQL {database_url.rsplit('/', 1)[-1]}, Redis {redis_url}, {products:,} products, "
-          f"gunicorn {workers} workers (gthread, 1 thread), wrk 1 thread x {connections} connections, "
+          f"gunicorn {workers} workers (gthread, 1 thread, at most {-(-connections // workers)} connections each), "
+          f"wrk 1 thread x {connections} connections, "
           f"{seconds:g} s per target in {rounds} rounds; writer: 1 product change + 2 orders per second; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     writer = Writer(ids, plentiful)
     results: dict[str, list[dict]] = {}
-    with harness.Server(env, workers=workers, threads=1) as server:
+    with harness.Server(env, workers=workers, threads=1, clients=connections) as server:
         for _name, paths, fresh in targets:
             _wrk(server.port, paths, fresh=fresh, seconds=1, connections=connections)  # warm every worker
         writer.start()

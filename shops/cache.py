@@ -85,6 +85,11 @@ def held(name: str, load: Callable[[], object]):
     return value
 
 
+def forget_held() -> None:
+    with _held_lock:
+        _held.clear()
+
+
 def _category_parents() -> dict[int, int | None]:
     return held("category-parents", lambda: dict(Category.objects.values_list("pk", "parent_id")))
 

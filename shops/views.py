@@ -3,7 +3,6 @@ selectors and `search`, pages are cached for visitors without a session (`cache.
 """
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -99,17 +98,19 @@ def large_photo_url(image) -> str:
 
 @cache_catalogue_page
 def product(request, pk: int):
-    public = selectors.public_products().prefetch_related(None).defer("search_document")
-    item = get_object_or_404(selectors.with_has_lots(public.select_related("category__parent")), pk=pk)
+    item = get_object_or_404(selectors.product_for_page(), pk=pk)
+    tree = search.CategoryTree.current()
+    # A category added without a version bump (a shell, a data migration) is read from the row instead.
+    item.category = tree.by_id.get(item.category_id) or item.category
     more = tiles.grid(selectors.listed_products().filter(shop_id=item.shop_id).exclude(pk=item.pk)
                       .order_by("-created_at", "-id")[:MORE_FROM_SHOP])
-    prefetch_related_objects([item], selectors.ordered_images())
     # offers, ratings and a page of reviews, loaded by their apps
     product_page.send(sender=Product, product=item, reviews_page=request.GET.get("reviews_page"))
-    images = list(item.images.all())
+    images = selectors.product_photos(item)
     lots, hold = selectors.lots_and_sale_hold(item, LOTS_SHOWN)
     context = {
         "product": item,
+        "ancestors": tree.ancestors(item.category),
         "cover": images[0] if images else None,
         "photos": images[1:],
         "gallery": [(image, large_photo_url(image)) for image in images],
