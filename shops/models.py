@@ -273,6 +273,9 @@ class Product(models.Model):
     rating_average = models.DecimalField(_("average rating"), max_digits=2, decimal_places=1, null=True,
                                          blank=True, editable=False)
     rating_count = models.PositiveIntegerField(_("reviews"), default=0, editable=False)
+    # Set when its first harvest lot is written (HarvestLot.save), never cleared: the product page skips the lots
+    # query for a product without any. Lots are protected by the orders that name them, so they stay.
+    has_lots = models.BooleanField(_("has harvest lots"), default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -411,6 +414,12 @@ class HarvestLot(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # here rather than in the services, so a lot written any other way is shown too
+            Product.objects.filter(pk=self.product_id, has_lots=False).update(has_lots=True)
 
     @property
     def trace_path(self) -> str:

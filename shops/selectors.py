@@ -1,5 +1,5 @@
 """Reads for shops and the catalogue, and the one place that says who manages what."""
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -57,11 +57,10 @@ TILE_FIELDS = ("title", "price", "unit", "stock", "min_order", "organic", "green
 
 
 def product_for_page() -> QuerySet[Product]:
-    """A public product for its page, with its shop and village and `has_lots`. Its category comes from the
-    category tree each process holds. (Deferring the search document cost more in building the deferred model
-    than it saved in reading the column.)"""
-    return with_has_lots(Product.objects.filter(is_active=True, shop__is_open=True).select_related("shop__village")
-                         .order_by())
+    """A public product for its page, with its shop and village. Its category comes from the category tree
+    each process holds. (Deferring the search document cost more in building the deferred model than it saved
+    in reading the column.)"""
+    return Product.objects.filter(is_active=True, shop__is_open=True).select_related("shop__village").order_by()
 
 
 def product_photos(product: Product) -> list[ProductImage]:
@@ -111,18 +110,12 @@ def public_lots(product: Product) -> QuerySet[HarvestLot]:
     return stock.cleared_lots(product.lots.order_by("-harvested_on", "-id"))
 
 
-def with_has_lots(queryset: QuerySet[Product]) -> QuerySet[Product]:
-    """Products marked `has_lots`, so that `lots_and_sale_hold` skips its query for a product without any."""
-    return queryset.annotate(has_lots=Exists(HarvestLot.objects.filter(product=OuterRef("pk"))))
-
-
 def lots_and_sale_hold(product: Product, shown: int) -> tuple[list[HarvestLot], str]:
     """The product page's lots (the first `shown` cleared ones, as `public_lots`) and its `sale_hold` text, from
     one query over the product's lots, each marked held or not: the same verdict as `with_sale_hold` (the
     product has lots and every one is held; it clears on the earliest end of a running interval), without
-    its correlated subqueries on the product's own query. None at all for a product read `with_has_lots`
-    that has no lot."""
-    if not getattr(product, "has_lots", True):
+    its correlated subqueries on the product's own query. None at all for a product without lots (`has_lots`)."""
+    if not product.has_lots:
         return [], ""
     today = timezone.localdate()
     lots = list(product.lots.order_by("-harvested_on", "-id")

@@ -144,6 +144,27 @@ class TestProducts:
         assert product.is_active is False
         assert HarvestLot.objects.filter(pk=lot.pk).exists()
 
+    def test_a_product_is_marked_by_its_first_lot_and_its_page_then_reads_them(self):
+        product = ProductFactory()
+        assert product.has_lots is False
+        assert selectors.lots_and_sale_hold(product, 10) == ([], "")
+        lot = services.record_lot(product=product, actor=product.shop.owner, harvested_on=timezone.localdate(),
+                                  quantity=5)
+        product.refresh_from_db()
+        assert product.has_lots is True
+        assert [shown.code for shown in selectors.lots_and_sale_hold(product, 10)[0]] == [lot.code]
+
+    def test_the_migration_marks_the_products_that_already_have_lots(self):
+        from importlib import import_module
+
+        from django.apps import apps
+
+        marked, plain = HarvestLotFactory().product, ProductFactory()
+        Product.objects.update(has_lots=False)
+        import_module("shops.migrations.0008_product_has_lots").mark_products_with_lots(apps, None)
+        assert set(Product.objects.filter(has_lots=True).values_list("pk", flat=True)) == {marked.pk}
+        assert Product.objects.get(pk=plain.pk).has_lots is False
+
     def test_product_version_moves_again_after_commit(self, django_capture_on_commit_callbacks):
         product = ProductFactory()
         scopes = [product_scope(product.pk), LISTING_PRICES]
