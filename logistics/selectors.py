@@ -198,10 +198,12 @@ def reviewer_first_name(user: User) -> str:
 def product_review_page(product_id: int, *, count: int, number) -> Page:
     """One page of the product's reviews, newest first, each with `reviewer` (first name only): one query, none
     when `count` (known from the product's rating) is 0. A bad or out-of-range number gives the first or last page."""
+    if not count:
+        return Paginator([], PRODUCT_REVIEWS_PER_PAGE).get_page(1)
     paginator = Paginator(reviews_of_product(product_id).select_related("buyer"), PRODUCT_REVIEWS_PER_PAGE)
     paginator.count = count  # already counted by product_ratings: no COUNT query
     page = paginator.get_page(number)
-    page.object_list = list(page.object_list) if count else []
+    page.object_list = list(page.object_list)
     for review in page.object_list:
         review.reviewer = reviewer_first_name(review.buyer)
     return page
