@@ -15,6 +15,12 @@ Targets (ratios to the bare view's requests/s, measured in the same run):
   category, uncached    /c/fruit/?n=<new>                                                  >= 12%
   product, uncached     /p/<id>/?n=<new>                                                   >= 15%
 Celery messages go to a private queue, emptied at the end.
+
+With BENCH_OSCAR_URL set to the address of a product page of a django-oscar shop holding the same products
+(e.g. http://127.0.0.1:8100/catalogue/p101_101/; its own server, set up apart from this project), that page
+is loaded in the same rounds, with the same fresh query strings and connections, and the product page's
+target becomes the one the comparison allows: at least 3x django-oscar's requests/s. The 15% ratio is then
+still printed, without a verdict.
 """
 import argparse
 import os
@@ -28,7 +34,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,6 +45,7 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 QUEUE = "bench-mixed"
 TARGETS = {"catalogue, cached": 0.40, "list page, uncached": 0.12, "category page, uncached": 0.12,
            "product page, uncached": 0.15}
+OSCAR_TARGET = 3.0  # the product page against django-oscar's on the same products, when one is given
 
 
 def _setup(database_url: str, redis_url: str) -> None:
@@ -130,7 +137,7 @@ end
 """
 
 
-def _wrk(port: int, paths: list[str], *, fresh: bool, seconds: float, connections: int) -> dict:
+def _wrk(base: str, paths: list[str], *, fresh: bool, seconds: float, connections: int) -> dict:
     quoted = [quote(p, safe="/?=&") for p in paths]
     lua = _LUA % {"paths": ", ".join(f'"{p}"' for p in quoted), "fresh": "true" if fresh else "false",
                   "seed": secrets.randbelow(2**31), "run": secrets.token_hex(6)}
@@ -138,7 +145,7 @@ def _wrk(port: int, paths: list[str], *, fresh: bool, seconds: float, connection
         script.write(lua)
     try:
         out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-                              "-s", script.name, f"http://127.0.0.1:{port}"], capture_output=True, text=True,
+                              "-s", script.name, base], capture_output=True, text=True,
                              check=True).stdout
     finally:
         os.unlink(script.name)
@@ -185,6 +192,9 @@ def run(*, seconds: float, rounds: int, products: int, workers: int, connections
         ("category page, uncached", ["/c/fruit/?"], True),
         ("product page, uncached", [f"{shown[0]}?"], True),
     ]
+    oscar = urlsplit(os.environ.get("BENCH_OSCAR_URL", ""))
+    if oscar.netloc:
+        targets.append(("django-oscar product page", [f"{oscar.path or '/'}?"], True))
     env = harness.django_env(DJANGO_SETTINGS_MODULE="bench.settings", DATABASE_URL=database_url,
                              REDIS_URL=redis_url, CACHE_KEY_PREFIX="farmgate-bench-mixed",
                              CELERY_TASK_DEFAULT_QUEUE=QUEUE)
@@ -196,13 +206,18 @@ def run(*, seconds: float, rounds: int, products: int, workers: int, connections
     writer = Writer(ids, plentiful)
     results: dict[str, list[dict]] = {}
     with harness.Server(env, workers=workers, threads=1, clients=connections) as server:
-        for _name, paths, fresh in targets:
-            _wrk(server.port, paths, fresh=fresh, seconds=1, connections=connections)  # warm every worker
+        ours = f"http://127.0.0.1:{server.port}"
+
+        def base(name: str) -> str:
+            return f"{oscar.scheme}://{oscar.netloc}" if name.startswith("django-oscar") else ours
+
+        for name, paths, fresh in targets:
+            _wrk(base(name), paths, fresh=fresh, seconds=1, connections=connections)  # warm every worker
         writer.start()
         for _round in range(rounds):
             for name, paths, fresh in targets:
                 results.setdefault(name, []).append(
-                    _wrk(server.port, paths, fresh=fresh, seconds=seconds / rounds, connections=connections))
+                    _wrk(base(name), paths, fresh=fresh, seconds=seconds / rounds, connections=connections))
         writer.stop.set()
         writer.join(timeout=10)
     _drain(redis_url)
@@ -215,11 +230,21 @@ def run(*, seconds: float, rounds: int, products: int, workers: int, connections
     print(f"  writer: {writer.changes} product changes, {writer.orders} orders, {writer.errors} errors")
     bare = rate["bare view"]
     ok = writer.errors == 0 and writer.orders > 0
+    compared = "django-oscar product page" in rate
     for name, target in TARGETS.items():
         ratio = rate[name] / bare
+        if compared and name == "product page, uncached":
+            print(f"  (not a target with django-oscar given) {name}: {ratio:.1%} of the bare view")
+            continue
         hit = ratio >= target
         ok = ok and hit
         print(f"  target: {name} >= {target:.0%} of the bare view: {ratio:.1%} {'OK' if hit else 'MISSED'}")
+    if compared:
+        times = rate["product page, uncached"] / rate["django-oscar product page"]
+        hit = times >= OSCAR_TARGET
+        ok = ok and hit
+        print(f"  target: product page, uncached >= {OSCAR_TARGET:g}x django-oscar's product page on the same "
+              f"products: {times:.2f}x {'OK' if hit else 'MISSED'}")
     print(f"  mixed benchmark took {time.perf_counter() - began:.0f} s; load average now {os.getloadavg()[0]:.2f}")
     return ok
 

@@ -133,8 +133,9 @@ def _load_month(ids: list[int], month: datetime, lo: datetime, hi: datetime) -> 
         inserted = cursor.rowcount
         cursor.execute(f"ALTER TABLE {name} ADD PRIMARY KEY (id, time)")
         cursor.execute(f"ALTER TABLE {name} ADD UNIQUE (sensor_id, time)")
-        cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
-                       [month, partitions.next_month(month)])
+        cursor.execute(connection.ops.compose_sql(  # DDL takes no bound parameters: merged here
+            f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
+            [month, partitions.next_month(month)]))
     services.rebuild_hourly_rollups(start=lo, end=hi)
     return inserted
 

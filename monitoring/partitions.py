@@ -87,7 +87,9 @@ def _create_month(cursor, month: datetime) -> int:
     move = f"WITH moved AS (DELETE FROM {DEFAULT} WHERE time >= %s AND time < %s RETURNING *) "  # noqa: S608
     cursor.execute(f"{move}INSERT INTO {name} SELECT * FROM moved", [month, following])  # noqa: S608
     moved = cursor.rowcount
-    cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [month, following])
+    # DDL takes no bound parameters, and a direct connection binds them on the server: merged here instead.
+    cursor.execute(connection.ops.compose_sql(
+        f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [month, following]))
     return moved
 
 

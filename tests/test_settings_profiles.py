@@ -99,14 +99,17 @@ def test_transaction_pooling_keeps_nothing_in_the_session():
     for env in ({"DATABASE_POOLER": "transaction"}, {"PGBOUNCER": "1"}):
         db = setting(DB, DATABASE_URL=POSTGRES, **env)
         assert db["DISABLE_SERVER_SIDE_CURSORS"] is True
-        assert db["OPTIONS"]["prepare_threshold"] is None
+        assert db["OPTIONS"]["prepare_threshold"] is None and "server_side_binding" not in db["OPTIONS"]
         assert db["CONN_MAX_AGE"] == 0
 
 
-def test_a_direct_connection_keeps_server_side_cursors_and_persistent_connections():
+def test_a_direct_connection_keeps_server_side_cursors_and_persistent_connections_and_prepares():
     db = setting(DB, DATABASE_URL=POSTGRES)
-    assert not db.get("DISABLE_SERVER_SIDE_CURSORS") and "prepare_threshold" not in db.get("OPTIONS", {})
+    assert not db.get("DISABLE_SERVER_SIDE_CURSORS")
+    assert db["OPTIONS"]["server_side_binding"] is True and db["OPTIONS"]["prepare_threshold"] == 5
     assert db["CONN_MAX_AGE"] == 60
+    unprepared = setting(DB, DATABASE_URL=POSTGRES, DB_PREPARED_STATEMENTS="false")
+    assert "server_side_binding" not in unprepared.get("OPTIONS", {})
     assert setting(DB, DATABASE_URL=POSTGRES, DATABASE_POOLER="transaction", DB_CONN_MAX_AGE="30")["CONN_MAX_AGE"] == 30
 
 
