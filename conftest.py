@@ -70,6 +70,7 @@ def _isolated_defaults(settings, tmp_path):
     from config.celery import app
     from shops import cache as shop_cache
     from shops import tiles
+    from shops.search import listing
 
     # A test that switched language (a page in Chinese) must not leave it active for the next one.
     translation.activate(settings.LANGUAGE_CODE)
@@ -80,6 +81,7 @@ def _isolated_defaults(settings, tmp_path):
     cache.clear()
     tiles.fragments.clear()  # rendered tiles of this process, kept under versions the cache has just forgotten
     shop_cache.forget_held()  # the same for the category tree and the other near-static data
+    listing.held_summaries.clear()  # and for the listings' counts
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

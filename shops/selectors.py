@@ -68,6 +68,13 @@ def product_photos(product: Product) -> list[ProductImage]:
     return list(ProductImage.objects.filter(product_id=product.pk).order_by("-is_cover", "position", "id"))
 
 
+def more_from_shop(product: Product) -> QuerySet[Product]:
+    """The shop's other listed products, newest first, for the page of a product shown publicly, so of an open
+    shop: no join to the shop is needed (the shop page's index serves it)."""
+    return (Product.objects.filter(shop_id=product.shop_id, is_active=True).exclude(pk=product.pk)
+            .order_by("-created_at", "-id"))
+
+
 def listed_products() -> QuerySet[Product]:
     """Public products as tiles: the columns a tile shows with its shop and village, its photos in one more
     query. (Reading the photos inside the products' query as a JSON array saved that round trip but cost as

@@ -102,8 +102,7 @@ def product(request, pk: int):
     tree = search.CategoryTree.current()
     # A category added without a version bump (a shell, a data migration) is read from the row instead.
     item.category = tree.by_id.get(item.category_id) or item.category
-    more = tiles.grid(selectors.listed_products().filter(shop_id=item.shop_id).exclude(pk=item.pk)
-                      .order_by("-created_at", "-id")[:MORE_FROM_SHOP])
+    more = tiles.grid(selectors.more_from_shop(item)[:MORE_FROM_SHOP])
     # offers, ratings and a page of reviews, loaded by their apps
     product_page.send(sender=Product, product=item, reviews_page=request.GET.get("reviews_page"))
     images = selectors.product_photos(item)

@@ -15,6 +15,8 @@ from django.db.models import Count, QuerySet
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from core.pagecache import LocalPages
+
 from .. import cache as catalogue_cache
 from ..models import Village
 from ..stock import CERTIFIED, IN_STOCK
@@ -42,6 +44,9 @@ def filter_products(queryset: QuerySet, *, category_ids=None, province: str = ""
 FACET_COUNT_LIMIT = 2000  # above this many results, facet counts would cost more than the page
 COUNT_LIMIT = FACET_COUNT_LIMIT  # above this many, the count is shown as "2,000+"
 SUMMARY_TIMEOUT = 10 * 60  # the key holds the versions, so this only frees room
+# This process's copies of the summaries it counted or read, read-only once kept: the key holds the versions,
+# so a copy is never stale, and a page of a listing counted before asks the cache nothing.
+held_summaries = LocalPages(timeout=SUMMARY_TIMEOUT)
 
 
 class Listing:
@@ -103,7 +108,13 @@ class CatalogueResults:
 
     def _cached_summary(self) -> dict:
         if self._summary is None:
-            self._summary = cache.get(self._summary_key()) or {}
+            key = self._summary_key()
+            summary = held_summaries.get(key)
+            if summary is None:
+                summary = cache.get(key) or {}
+                if summary:
+                    held_summaries.put(key, summary)
+            self._summary = summary
         return self._summary
 
     def total(self) -> int:
@@ -151,7 +162,9 @@ class CatalogueResults:
         self._count_facets(total)
         self._summary = {"total": self.total(), "counted": self.counted, "category_counts": self.category_counts,
                          "province_counts": self.province_counts}
-        cache.set(self._summary_key(), self._summary, timeout=SUMMARY_TIMEOUT)
+        key = self._summary_key()
+        cache.set(key, self._summary, timeout=SUMMARY_TIMEOUT)
+        held_summaries.put(key, self._summary)
 
     def _count_facets(self, total: int) -> None:
         form = self.form

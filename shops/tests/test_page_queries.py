@@ -90,3 +90,21 @@ def test_a_list_page_reads_its_new_tiles_in_one_query_and_their_photos_in_one_mo
     # Each tile shows its cover, the photo marked so, before the other photos of the product.
     assert body.count("<picture") == 3 and f"products/{shown.pk}/a-320.webp" in body
     assert f"products/{shown.pk}/b-320.webp" not in body
+
+
+def test_a_listing_counted_in_this_process_is_not_asked_of_the_cache_until_it_changes(client,
+                                                                                       django_assert_num_queries):
+    from django.core.cache import cache
+
+    from shops import services
+
+    products = _catalogue(3)
+    client.get("/c/apples/", {"sort": "newest"})  # counted here, and kept in the cache and in this process
+    for key in list(search.listing.held_summaries._entries):
+        cache.delete(key)  # only this process's copy is left
+    with django_assert_num_queries(SEARCH_KEPT_TILES):
+        response = client.get("/c/apples/", {"sort": "newest", "again": "1"})
+    assert response["X-Catalogue-Cache"] == "miss" and "3 products" in response.content.decode()
+    # Withdrawn from the listing: its version moves, so the copy kept here is not the one read.
+    services.update_product(product=products[0], actor=products[0].shop.owner, is_active=False)
+    assert "2 products" in client.get("/c/apples/", {"sort": "newest", "later": "1"}).content.decode()
