@@ -35,7 +35,7 @@ from orders import services as order_services
 from orders.models import ZERO, Order, OrderLine, Payment, ShopOrder
 from shops import images, stock
 from shops import services as shop_services
-from shops.cache import bump_catalogue_version
+from shops.cache import product_changed, shop_page_changed
 from shops.models import HarvestLot, Village
 from shops.selectors import can_manage_shop
 
@@ -824,8 +824,8 @@ def create_review(*, shop_order: ShopOrder, buyer: User, rating: int, text: str 
     if photo:
         review.photo.name = _clean_photo(photo, folder="reviews")
     review.save()
-    count_product_ratings(so.lines.values_list("product_id", flat=True))
-    bump_catalogue_version()  # the shop's rating shows on cached shop pages
+    count_product_ratings(so.lines.values_list("product_id", flat=True))  # their pages: stars and reviews
+    shop_page_changed(so.shop_id)  # the shop's stars
     return review
 
 
@@ -852,7 +852,8 @@ def reply_to_review(*, review: Review, actor: User, text: str) -> Review:
         raise ConflictError(_("This review already has your reply."), code="already_replied")
     review.reply, review.replied_at = text, timezone.now()
     review.save(update_fields=["reply", "replied_at"])
-    bump_catalogue_version()
+    for product_id in set(review.shop_order.lines.values_list("product_id", flat=True)):
+        product_changed(product_id=product_id)  # its page shows the review with the reply
     return review
 
 

@@ -62,8 +62,8 @@ def catalogue_version() -> int:
 def bump_catalogue_version() -> None:
     """Invalidate every cached catalogue entry, now and again when the surrounding transaction commits.
 
-    For structural changes (categories, shops, pre-sales, ratings); a product's own changes call
-    `product_changed`, which touches only what shows it.
+    For structural changes (categories, shops, pre-sales); a product's own changes call `product_changed`,
+    which touches only what shows it, and a review `shop_page_changed` and `product_changed`.
     """
     catalogue.bump(GLOBAL)
 
@@ -119,6 +119,12 @@ def product_changed(*, product_id: int, shop_id: int | None = None, category_ids
     if prices:
         scopes += [LISTING_PRICES, *map(category_prices_scope, chain)]
     catalogue.bump(*scopes)
+
+
+def shop_page_changed(shop_id: int) -> None:
+    """Bump the shop's own page for what shows there alone (the stars of its reviews): not its products' tiles,
+    which show its name (a rename bumps the whole catalogue)."""
+    catalogue.bump(shop_scope(shop_id))
 
 
 def stock_band_changed(rows: Iterable[tuple[int, int | None, bool]]) -> None:

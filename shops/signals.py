@@ -19,3 +19,7 @@ search_performed = Signal()
 # here in its own queries and sets it on the product (its template tags read that attribute), so the
 # page's queries are made by its view, none by its templates.
 product_page = Signal()
+
+# Sent by a shop's page before it renders, with sender=Shop and shop=the Shop shown: as `product_page`, for what
+# higher apps show on it (the stars of the shop's reviews), set on the shop.
+shop_page = Signal()

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from . import cache, search, selectors, tiles
 from .cache import cache_catalogue_page
-from .models import Product
-from .signals import product_page
+from .models import Product, Shop
+from .signals import product_page, shop_page
 
 PAGE_SIZE = 24
 HOME_TILES = 8
@@ -125,6 +125,7 @@ def product(request, pk: int):
 @cache_catalogue_page
 def shop(request, slug: str):
     item = get_object_or_404(selectors.public_shops(), slug=slug)
+    shop_page.send(sender=Shop, shop=item)  # its stars, loaded by logistics
     products = selectors.listed_products().filter(shop=item).order_by("-created_at", "-id")
     page = paginate(request, products)
     grid = tiles.grid(page.object_list)

@@ -3,7 +3,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from django import template
 
 from ..selectors import NO_RATING
-from ..selectors import shop_rating as rating_of
 
 register = template.Library()
 
@@ -25,9 +24,3 @@ def product_rating(product):
     view loaded it (logistics.receivers, on shops.signals.product_page, through selectors.product_ratings); no
     rating shown when not loaded. Templates make no queries."""
     return getattr(product, "rating", None) or NO_RATING
-
-
-@register.simple_tag
-def shop_rating(shop):
-    """`{% shop_rating shop as rating %}`: the shop's average stars, one query."""
-    return rating_of(shop)

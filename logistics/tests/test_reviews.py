@@ -12,7 +12,7 @@ from accounts.tests.factories import FarmerFactory
 from core.errors import ConflictError
 from logistics import selectors, services
 from logistics.models import Review
-from shops.cache import catalogue_version
+from shops.cache import GLOBAL, catalogue, product_scope, shop_scope
 
 from .factories import departed, ready_part, shop_at
 
@@ -34,10 +34,17 @@ def jpeg() -> SimpleUploadedFile:
 
 def test_a_buyer_rates_a_delivered_part_once(delivered):
     buyer = delivered.order.buyer
-    before = catalogue_version()
+    product_id = delivered.lines.get().product_id
+    scopes = [GLOBAL, shop_scope(delivered.shop_id), product_scope(product_id)]
+    before = catalogue.current_many(scopes)
     review = services.create_review(shop_order=delivered, buyer=buyer, rating=5, text="又脆又甜", photo=jpeg())
     assert (review.rating, review.text, review.photo.name.startswith("reviews/")) == (5, "又脆又甜", True)
-    assert catalogue_version() != before  # cached product and shop pages show the new average
+    after = catalogue.current_many(scopes)
+    # The shop's page (its stars) and its product's page (stars, reviews) are cached anew; the rest of the
+    # catalogue is not thrown away.
+    assert after[GLOBAL] == before[GLOBAL]
+    assert after[shop_scope(delivered.shop_id)] != before[shop_scope(delivered.shop_id)]
+    assert after[product_scope(product_id)] != before[product_scope(product_id)]
     with pytest.raises(ConflictError) as exc:
         services.create_review(shop_order=delivered, buyer=buyer, rating=1)
     assert exc.value.code == "already_reviewed"
@@ -150,3 +157,30 @@ def test_shop_reviews_page_and_seller_reply_page(client, delivered):
     review.refresh_from_db()
     assert review.reply == "谢谢"
     assert "谢谢" in client.get(f"/reviews/shop/{delivered.shop.slug}/").content.decode()
+
+
+def test_a_cached_shop_page_shows_a_new_review_and_a_product_page_the_reply(client, delivered):
+    shop_url, product = delivered.shop.get_absolute_url(), delivered.lines.get().product
+    for url in (shop_url, product.get_absolute_url()):
+        client.get(url)
+        assert client.get(url)["X-Catalogue-Cache"] == "hit"
+    review = services.create_review(shop_order=delivered, buyer=delivered.order.buyer, rating=4, text="脆")
+    shop_page = client.get(shop_url)
+    assert shop_page["X-Catalogue-Cache"] == "miss" and "4.0 out of 5 (1 review)" in shop_page.content.decode()
+    client.get(product.get_absolute_url())
+    services.reply_to_review(review=review, actor=delivered.shop.owner, text="谢谢您")
+    product_page = client.get(product.get_absolute_url())
+    assert product_page["X-Catalogue-Cache"] == "miss" and "谢谢您" in product_page.content.decode()
+
+
+def test_removing_a_review_refreshes_its_shops_page(client, delivered, django_capture_on_commit_callbacks):
+    review = services.create_review(shop_order=delivered, buyer=delivered.order.buyer, rating=2)
+    shop_url = delivered.shop.get_absolute_url()
+    client.get(shop_url)
+    assert "2.0 out of 5 (1 review)" in client.get(shop_url).content.decode()
+    before = catalogue.current(shop_scope(delivered.shop_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        review.delete()
+    # Its own scope: the page may not show the reviewed product's tile
+    assert catalogue.current(shop_scope(delivered.shop_id)) != before
+    assert "No reviews yet" in client.get(shop_url).content.decode()
