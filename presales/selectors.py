@@ -98,11 +98,15 @@ def _offered_product_ids() -> frozenset[int]:
     return frozenset(presales.union(deals))
 
 
+# The version of the set of products with offers: bumped when an offer opens, closes or ends.
+OFFERS = "offers"
+
+
 def offered_product_ids() -> frozenset[int]:
-    """Products with an open pre-sale or an active group offer, or both. Held by each process until the catalogue's
-    version moves (every pre-sale and group step bumps it), so a product page without offers, most of them, asks
+    """Products with an open pre-sale or an active group offer, or both. Held by each process until an offer opens,
+    closes or ends (or the whole catalogue's version moves), so a product page without offers, most of them, asks
     nothing. A superset: a pre-sale whose harvest has ended stays in until then, and its page finds it over."""
-    return held("presales-offered-products", _offered_product_ids)
+    return held("presales-offered-products", _offered_product_ids, scope=OFFERS)
 
 
 def with_offers(products: QuerySet[Product]) -> QuerySet[Product]:

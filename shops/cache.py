@@ -62,8 +62,9 @@ def catalogue_version() -> int:
 def bump_catalogue_version() -> None:
     """Invalidate every cached catalogue entry, now and again when the surrounding transaction commits.
 
-    For structural changes (categories, shops, pre-sales); a product's own changes call `product_changed`,
-    which touches only what shows it, and a review `shop_page_changed` and `product_changed`.
+    For structural changes (categories, shops); a product's own changes call `product_changed`, which touches
+    only what shows it, a review `shop_page_changed` and `product_changed`, a pre-sale or group step
+    `product_page_changed`.
     """
     catalogue.bump(GLOBAL)
 
@@ -72,10 +73,11 @@ _held: dict[str, tuple[int, object]] = {}
 _held_lock = threading.Lock()
 
 
-def held(name: str, load: Callable[[], object]):
+def held(name: str, load: Callable[[], object], *, scope: str | None = None):
     """Near-static data (the category tree...) kept in this process until the whole catalogue's version
-    moves: one version check per use (a dict lookup while the feed is up) instead of a query."""
-    version = catalogue_version()
+    moves, or the given scope's (bumped by `product_page_changed` when the data moves): one version check per
+    use (a dict lookup while the feed is up) instead of a query."""
+    version = catalogue_version() if scope is None else tuple(catalogue.current_many([GLOBAL, scope]).values())
     found = _held.get(name)
     if found is not None and found[0] == version:
         return found[1]
@@ -119,6 +121,12 @@ def product_changed(*, product_id: int, shop_id: int | None = None, category_ids
     if prices:
         scopes += [LISTING_PRICES, *map(category_prices_scope, chain)]
     catalogue.bump(*scopes)
+
+
+def product_page_changed(product_id: int, *held_scopes: str) -> None:
+    """What a higher app shows on a product's page alone moved (a pre-sale's units, a group's places): that page;
+    and the scopes of what such an app holds per process (`held(..., scope=...)`) when that moved too."""
+    catalogue.bump(product_scope(product_id), *held_scopes)
 
 
 def shop_page_changed(shop_id: int) -> None:

@@ -18,7 +18,7 @@ from orders import services as order_services
 from orders.models import Order, OrderLine, Payment
 from orders.payments import refunds
 from shops import stock
-from shops.cache import bump_catalogue_version
+from shops.cache import product_page_changed
 from shops.models import Product
 
 from .. import stripe_holds
@@ -30,6 +30,7 @@ from ..models import (
     GroupDeal,
     GroupMember,
 )
+from ..selectors import OFFERS
 from ..states import move_group, move_member
 from .common import (
     MAX_QUANTITY,
@@ -76,7 +77,7 @@ def create_group_deal(*, actor: User, product: Product, group_size, group_price,
     if errors:
         raise ValidationError(errors)
     deal = GroupDeal.objects.create(product=product, **values)
-    bump_catalogue_version()
+    product_page_changed(product.pk, OFFERS)
     return deal
 
 
@@ -87,7 +88,7 @@ def update_group_deal(*, deal: GroupDeal, actor: User, is_active: bool) -> Group
     _require_manager(actor, deal.product.shop)
     deal.is_active = bool(is_active)
     deal.save(update_fields=["is_active", "updated_at"])
-    bump_catalogue_version()
+    product_page_changed(deal.product_id, OFFERS)
     return deal
 
 
@@ -141,7 +142,7 @@ def _join_locked(*, group: BuyingGroup, buyer: User, address: Address, quantity:
             dedupe_key=f"group_joined:{member.pk}")
     # Stock last, as at checkout: the product row stays locked until commit.
     stock.reserve({product.pk: quantity}, in_cart=False)
-    bump_catalogue_version()
+    product_page_changed(product.pk)  # the group's places
     return member
 
 
@@ -232,7 +233,7 @@ def leave_group(*, member: GroupMember, actor: User) -> GroupMember:
                                                 "your card is released.")):
         group.places_taken -= 1
         group.save(update_fields=["places_taken"])
-    bump_catalogue_version()
+    product_page_changed(group.deal.product_id)
     return GroupMember.objects.get(pk=member.pk)
 
 
@@ -261,7 +262,7 @@ def expire_groups(*, now=None, limit: int = 200) -> int:
                      .filter(pk=pk, status=BuyingGroup.Status.OPEN, expires_at__lte=now).first())
             if group is not None:
                 _fail_group_locked(group, now)
-                bump_catalogue_version()
+                product_page_changed(group.deal.product_id)
                 failed += 1
     lapsed = (GroupMember.objects.filter(status=MS.PENDING, hold_until__lte=now, group__status=BuyingGroup.Status.OPEN)
               .select_related("order").order_by("hold_until", "id")[:limit])
@@ -287,7 +288,7 @@ def expire_groups(*, now=None, limit: int = 200) -> int:
                                                         "open.")):
                 group.places_taken -= 1
                 group.save(update_fields=["places_taken"])
-                bump_catalogue_version()
+                product_page_changed(group.deal.product_id)
     return failed
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.errors import ConflictError
-from shops.cache import bump_catalogue_version
+from shops.cache import product_page_changed
 from shops.models import Product
 
 from ..models import (
@@ -18,6 +18,7 @@ from ..models import (
     PreOrder,
     PreSale,
 )
+from ..selectors import OFFERS
 from .common import MAX_LEAD_DAYS, MAX_WINDOW_DAYS, _enqueue, _price, _require_manager, _whole
 
 # --- Pre-sales: the farm -------------------------------------------------------------------------------------------
@@ -58,7 +59,7 @@ def create_presale(*, actor: User, product: Product, harvest_start: date, harves
         raise ValidationError(errors)
     presale = PreSale.objects.create(product=product, harvest_start=harvest_start, harvest_end=harvest_end,
                                      **values)
-    bump_catalogue_version()
+    product_page_changed(product.pk, OFFERS)
     return presale
 
 
@@ -86,7 +87,7 @@ def update_presale(*, presale: PreSale, actor: User, is_open: bool | None = None
         fields.append("is_open")
     if fields:
         presale.save(update_fields=[*fields, "updated_at"])
-        bump_catalogue_version()
+        product_page_changed(presale.product_id, OFFERS)
     return presale
 
 
@@ -109,7 +110,7 @@ def cancel_presale(*, presale: PreSale, actor: User, reason: str) -> PreSale:
     presale.save(update_fields=["is_open", "cancelled_at", "cancel_reason", "updated_at"])
     for pk in presale.preorders.filter(status__in=PreOrder.LIVE).values_list("pk", flat=True):
         _enqueue("release_for_failed_harvest", pk)
-    bump_catalogue_version()
+    product_page_changed(presale.product_id, OFFERS)
     return presale
 
 

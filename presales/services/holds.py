@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from core.errors import ConflictError
 from orders import services as order_services
 from orders.models import Order
-from shops.cache import bump_catalogue_version
+from shops.cache import product_page_changed
 
 from .. import stripe_holds
 from ..models import (
@@ -172,7 +172,7 @@ def _fill_if_complete(group: BuyingGroup) -> bool:
                                   "at the group price and ¥%(total)s is charged to your card."),
                 dedupe_key=f"group_filled:{member.pk}")
         _enqueue("confirm_group_member", member.pk)
-    bump_catalogue_version()
+    product_page_changed(product.pk)  # the group is full
     return True
 
 

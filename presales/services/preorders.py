@@ -18,7 +18,7 @@ from core.errors import ConflictError
 from orders import services as order_services
 from orders.models import Order, Payment, SavedCard
 from orders.payments import cards, intents, refunds
-from shops.cache import bump_catalogue_version
+from shops.cache import product_page_changed
 
 from .. import stripe_holds
 from ..models import (
@@ -155,7 +155,7 @@ def place_preorder(*, buyer: User, presale: PreSale, address: Address | None, qu
             message = _("Only %(left)d %(unit)s are left in this pre-sale.") % {"left": left,
                                                                                "unit": product.get_unit_display()}
         raise ConflictError(message, code="sold_out")
-    bump_catalogue_version()
+    product_page_changed(product.pk)  # the units left
     return preorder
 
 
@@ -280,7 +280,7 @@ def _release_preorder_rows(preorder_pk: int, reason: str) -> PreOrder:
                          body=gettext_lazy("Pre-order %(number)s for %(product)s is cancelled: %(reason)s. Nothing "
                                            "needs to be sent."),
                          dedupe_key=f"presale_order_cancelled_shop:{preorder.pk}")
-    bump_catalogue_version()
+    product_page_changed(product.pk)  # the units left
     return preorder
 
 

@@ -5,8 +5,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from presales.tests.factories import make_deal, make_presale, start
+from presales.tests.factories import make_deal, make_presale, preorder, start
 from shops import views
+from shops.cache import GLOBAL, catalogue
 from shops.tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("card_payments_on")]
@@ -55,7 +56,7 @@ def test_a_product_without_offers_asks_nothing_of_the_presales_and_shows_one_onc
     with CaptureQueriesContext(connection) as queries:
         assert client.get(product.get_absolute_url()).status_code == 200
     assert not [q for q in queries if "presales_" in q["sql"]]
-    make_presale(product=product)  # through the service: the catalogue's version moves
+    make_presale(product=product)  # through the service: its page's and the offers' versions move
     page = client.get(product.get_absolute_url() + "?after=1").content.decode()
     assert "Pre-order the coming harvest" in page
 
@@ -67,3 +68,26 @@ def test_the_product_page_shows_at_most_five_open_groups_per_offer():
         start(deal)
     page = Client().get(product.get_absolute_url()).content.decode()
     assert page.count("Join group ") == 5
+
+
+def test_an_offer_refreshes_its_products_page_and_no_other(monkeypatch):
+    from core import pagecache
+
+    # A page rendered within the margin after a change to what it shows is not kept (it may predate the change
+    # on another server's clock); this test changes things a moment before each render.
+    monkeypatch.setattr(pagecache, "CLOCK_MARGIN_US", 0)
+    product, other = ProductFactory(stock=50), ProductFactory(stock=50)
+    presale = make_presale(product=product, capacity=10)
+    client = Client()
+    for shown in (product, other):
+        client.get(shown.get_absolute_url())
+        assert client.get(shown.get_absolute_url())["X-Catalogue-Cache"] == "hit"
+    before = catalogue.current(GLOBAL)
+    preorder(presale, quantity=3)
+    page = client.get(product.get_absolute_url())
+    assert page["X-Catalogue-Cache"] == "miss" and "7 units left" in page.content.decode()
+    assert client.get(other.get_absolute_url())["X-Catalogue-Cache"] == "hit"  # the rest of the catalogue stays
+    start(make_deal(product=other))  # a new offer: the other product's page, and the set of products with offers
+    page = client.get(other.get_absolute_url())
+    assert page["X-Catalogue-Cache"] == "miss" and "Open groups" in page.content.decode()
+    assert catalogue.current(GLOBAL) == before
