@@ -69,7 +69,7 @@ def bump_catalogue_version() -> None:
     catalogue.bump(GLOBAL)
 
 
-_held: dict[str, tuple[int, object]] = {}
+_held: dict[str, tuple[object, object]] = {}  # name -> (the version it was loaded under, the data)
 _held_lock = threading.Lock()
 
 
