@@ -62,9 +62,9 @@ def catalogue_version() -> int:
 def bump_catalogue_version() -> None:
     """Invalidate every cached catalogue entry, now and again when the surrounding transaction commits.
 
-    For structural changes (categories, shops); a product's own changes call `product_changed`, which touches
-    only what shows it, a review `shop_page_changed` and `product_changed`, a pre-sale or group step
-    `product_page_changed`.
+    For structural changes (categories, shops) and, still, a product's photos; a product's own changes call
+    `product_changed`, which touches only what shows it, a review `shop_page_changed` and `product_changed`, a
+    pre-sale or group step `product_page_changed`.
     """
     catalogue.bump(GLOBAL)
 
