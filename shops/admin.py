@@ -18,7 +18,7 @@ from PIL import Image
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
-from .cache import bump_catalogue_version
+from .cache import bump_catalogue_version, product_changed
 from .filters import category_tree_order
 from .models import Category, HarvestLot, InputApplication, Product, ProductImage, Shop, ShopMember, Village
 
@@ -170,7 +170,9 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        bump_catalogue_version()
+        # Only is_active is editable here: the product enters or leaves its listings, as a withdrawal does.
+        product_changed(product_id=obj.pk, shop_id=obj.shop_id, category_ids=[obj.category_id], listing=True,
+                        prices=True)
 
 
 class InputApplicationInline(ReadOnlyInline):

@@ -4,7 +4,7 @@ use of it: which scopes there are, what bumps them, which scopes a page depends 
 
 Scopes (`core.pagecache.Versions`, key `catalogue:v:<scope>`):
 
-    g        the whole catalogue: structural changes (categories, shops, pre-sales, ratings, admin)
+    g        the whole catalogue: structural changes (categories, shops: their names are on every tile)
     l        listing membership and order: a product added, withdrawn, edited in what search and the
              filters read (title, description, category, marks, season), or sold out / back in stock
     lp       listing prices: any price change (price sorts and price filters of search pages)
@@ -62,7 +62,7 @@ def catalogue_version() -> int:
 def bump_catalogue_version() -> None:
     """Invalidate every cached catalogue entry, now and again when the surrounding transaction commits.
 
-    For structural changes (categories, shops) and, still, a product's photos; a product's own changes call
+    For structural changes only (categories, shops); a product's own changes and its photos call
     `product_changed`, which touches only what shows it, a review `shop_page_changed` and `product_changed`, a
     pre-sale or group step `product_page_changed`.
     """

@@ -23,7 +23,7 @@ from PIL import Image, ImageOps, features
 from pillow_heif import register_heif_opener
 
 from . import selectors
-from .cache import bump_catalogue_version
+from .cache import product_changed
 from .models import Product, ProductImage
 
 register_heif_opener()  # lets Image.open read HEIC/HEIF (iPhone photos)
@@ -180,6 +180,12 @@ def _schedule_thumbnails(image_id: int) -> None:
     current_app.tasks["shops.make_thumbnails"].delay(image_id)
 
 
+def _photos_changed(product_id: int) -> None:
+    # After commit, so no reader caches the old photos under the new version. Photos show on the product's own
+    # page and tile (and the API's lists): its scope alone, never the listings' membership or order.
+    transaction.on_commit(lambda: product_changed(product_id=product_id))
+
+
 def add_product_image(*, product: Product, actor, upload, alt_text: str = "",
                       make_cover: bool = False) -> ProductImage:
     """Check and store a product photo; thumbnails follow from a task once the row is committed."""
@@ -213,8 +219,7 @@ def add_product_image(*, product: Product, actor, upload, alt_text: str = "",
             raise
         # robust: a broker outage (or an eager failure) must not undo or break the upload itself.
         transaction.on_commit(lambda: _schedule_thumbnails(photo.pk), robust=True)
-        # After commit, so no reader caches the old photo list under the new version.
-        transaction.on_commit(bump_catalogue_version)
+        _photos_changed(product.pk)
     return photo
 
 
@@ -226,7 +231,7 @@ def set_cover_image(*, image: ProductImage, actor) -> ProductImage:
         is_cover=False)
     ProductImage.objects.filter(pk=image.pk).update(is_cover=True)
     image.is_cover = True
-    transaction.on_commit(bump_catalogue_version)
+    _photos_changed(image.product_id)
     return image
 
 
@@ -245,7 +250,7 @@ def move_image(*, image: ProductImage, actor, position: int) -> ProductImage:
     photos.insert(min(position, len(photos)), moving)
     _renumber(photos)
     image.position = moving.position
-    transaction.on_commit(bump_catalogue_version)
+    _photos_changed(image.product_id)
     return image
 
 
@@ -276,7 +281,7 @@ def delete_image(*, image: ProductImage, actor) -> None:
         ProductImage.objects.filter(pk=remaining[0].pk).update(is_cover=True)
     # Files go only once the row is gone for good; a rollback keeps both.
     transaction.on_commit(lambda: _delete_files(storage, names))
-    transaction.on_commit(bump_catalogue_version)
+    _photos_changed(image.product_id)
 
 
 # --- Thumbnails ---------------------------------------------------------------------
@@ -386,7 +391,7 @@ def build_thumbnails(image_id: int) -> ProductImage | None:
         photo.status = ProductImage.Status.READY
         photo.save(update_fields=["thumbnails", "avif", "placeholder", "status"])
         transaction.on_commit(lambda: _delete_files(storage, stale))
-        transaction.on_commit(bump_catalogue_version)
+        _photos_changed(photo.product_id)
     return photo
 
 
@@ -407,7 +412,8 @@ def schedule_missing_variants() -> list[int]:
 
 def mark_thumbnails_failed(image_id: int) -> None:
     """After the last retry: the page keeps showing the placeholder instead of a broken image."""
-    updated = ProductImage.objects.filter(pk=image_id).exclude(status=ProductImage.Status.READY).update(
-        status=ProductImage.Status.FAILED)
-    if updated:
-        transaction.on_commit(bump_catalogue_version)
+    failed = ProductImage.objects.filter(pk=image_id).exclude(
+        status__in=[ProductImage.Status.READY, ProductImage.Status.FAILED])  # already failed: nothing shows anew
+    product_id = failed.values_list("product_id", flat=True).first()
+    if product_id is not None and failed.update(status=ProductImage.Status.FAILED):
+        _photos_changed(product_id)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.tests.factories import FarmerFactory, UserFactory
+from shops import cache as shop_cache
 from shops import services
 from shops.cache import catalogue_version
 from shops.models import HarvestLot, Product, Shop
@@ -160,9 +161,11 @@ class TestProductAdmin:
     def test_staff_cannot_add_products(self, staff_client):
         assert staff_client.get(reverse("admin:shops_product_add")).status_code == 403
 
-    def test_taking_a_product_off_sale_invalidates_the_catalogue(self, staff_client):
+    def test_taking_a_product_off_sale_refreshes_its_listings_not_the_whole_catalogue(self, staff_client):
         product = ProductFactory(title="原标题")
-        before = catalogue_version()
+        scopes = [shop_cache.LISTING, shop_cache.product_scope(product.pk), shop_cache.shop_scope(product.shop_id),
+                  shop_cache.category_scope(product.category_id)]
+        before, before_all = shop_cache.catalogue.current_many(scopes), catalogue_version()
         response = staff_client.post(reverse("admin:shops_product_change", args=[product.pk]), {
             "title": "改掉", "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
             "images-MIN_NUM_FORMS": "0", "images-MAX_NUM_FORMS": "1000"})
@@ -170,7 +173,9 @@ class TestProductAdmin:
         product.refresh_from_db()
         assert product.is_active is False
         assert product.title == "原标题"  # read-only here: sellers edit through the services
-        assert catalogue_version() > before
+        after = shop_cache.catalogue.current_many(scopes)
+        assert all(after[scope] > before[scope] for scope in scopes)
+        assert catalogue_version() == before_all
         assert not Product.objects.filter(is_active=True).exists()
 
 

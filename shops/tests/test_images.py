@@ -14,8 +14,8 @@ from django.template import engines
 from PIL import ExifTags, Image
 
 from conftest import require_service
+from shops import cache as shop_cache
 from shops import images
-from shops.cache import catalogue_version
 from shops.demo_photos import demo_photo
 from shops.models import Product, ProductImage
 from shops.selectors import ordered_images
@@ -309,15 +309,76 @@ def test_move_image_reorders_and_refuses_a_negative_position():
     assert "position" in exc.value.message_dict
 
 
-def test_adding_a_photo_bumps_the_catalogue_version_after_commit(django_capture_on_commit_callbacks):
+def scope_versions(product) -> dict:
+    scopes = [shop_cache.GLOBAL, shop_cache.LISTING, shop_cache.product_scope(product.pk)]
+    return shop_cache.catalogue.current_many(scopes)
+
+
+def test_adding_a_photo_refreshes_its_product_after_commit_and_nothing_else(django_capture_on_commit_callbacks):
     product = ProductFactory()
-    before = catalogue_version()
+    before = scope_versions(product)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         add(product)
-    assert catalogue_version() == before  # nothing visible changes before commit
+    assert scope_versions(product) == before  # nothing visible changes before commit
     for callback in callbacks:
         callback()
-    assert catalogue_version() > before
+    after = scope_versions(product)
+    product_scope = shop_cache.product_scope(product.pk)
+    assert after[product_scope] > before[product_scope]
+    # A photo moves no listing and no other product: the rest of the catalogue's pages stay cached.
+    assert after[shop_cache.GLOBAL] == before[shop_cache.GLOBAL]
+    assert after[shop_cache.LISTING] == before[shop_cache.LISTING]
+
+
+def test_a_new_photo_shows_on_its_pages_while_other_products_pages_stay_cached(
+        monkeypatch, django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from core import pagecache
+
+    monkeypatch.setattr(pagecache, "CLOCK_MARGIN_US", 0)  # renders follow the change within the clock margin
+    product = ProductFactory()
+    other = ProductFactory(category=product.category)
+    client = Client()
+    urls = [product.get_absolute_url(), other.get_absolute_url(), product.category.get_absolute_url()]
+    for url in urls:
+        client.get(url)
+        assert client.get(url)["X-Catalogue-Cache"] == "hit"
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = add(product)
+    stem = photo.image.name.rsplit(".", 1)[0]
+    for url in (urls[0], urls[2]):  # its page and the list showing its tile
+        page = client.get(url)
+        assert page["X-Catalogue-Cache"] == "miss" and stem in page.content.decode()
+    assert client.get(urls[1])["X-Catalogue-Cache"] == "hit"
+
+
+@pytest.mark.parametrize("change", ["cover", "move", "delete", "failed"])
+def test_each_photo_change_refreshes_its_product_only(change, django_capture_on_commit_callbacks):
+    product, other = ProductFactory(), ProductFactory()
+    first, second = add(product), add(product)
+    before, other_before = scope_versions(product), scope_versions(other)
+    with django_capture_on_commit_callbacks(execute=True):
+        if change == "cover":
+            images.set_cover_image(image=second, actor=product.shop.owner)
+        elif change == "move":
+            images.move_image(image=second, actor=product.shop.owner, position=0)
+        elif change == "delete":
+            images.delete_image(image=first, actor=product.shop.owner)
+        else:
+            images.mark_thumbnails_failed(first.pk)
+    product_scope = shop_cache.product_scope(product.pk)
+    assert scope_versions(product)[product_scope] > before[product_scope]
+    assert scope_versions(other) == other_before
+
+
+def test_a_failure_marked_twice_refreshes_nothing_the_second_time(django_capture_on_commit_callbacks):
+    photo = add(ProductFactory())
+    images.mark_thumbnails_failed(photo.pk)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        images.mark_thumbnails_failed(photo.pk)
+        images.mark_thumbnails_failed(987654)  # a photo deleted meanwhile
+    assert callbacks == []
 
 
 # --- Thumbnails -------------------------------------------------------------------------------
@@ -383,12 +444,14 @@ def test_thumbnail_task_run_in_process_marks_a_failure_at_once():
     assert status_and_thumbnails(photo) == (ProductImage.Status.FAILED, {})
 
 
-def test_thumbnails_ready_bumps_the_catalogue_version(django_capture_on_commit_callbacks):
+def test_thumbnails_ready_refresh_their_product_only(django_capture_on_commit_callbacks):
     photo = add(ProductFactory())
-    before = catalogue_version()
+    before = scope_versions(photo.product)
     with django_capture_on_commit_callbacks(execute=True):
         images.build_thumbnails(photo.pk)
-    assert catalogue_version() > before
+    after, product_scope = scope_versions(photo.product), shop_cache.product_scope(photo.product_id)
+    assert after[product_scope] > before[product_scope]
+    assert after[shop_cache.GLOBAL] == before[shop_cache.GLOBAL]
 
 
 # --- The picture include --------------------------------------------------------------------
