@@ -58,7 +58,7 @@ CLOCK_MARGIN_US = 100_000
 _FIRST_VERSION_AGE_US = 10_000_000
 LOCAL_VERSIONS_LIMIT = 500_000  # versions one process keeps from the feed before starting over
 
-_TOKEN_VALUE = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")[^"]*')
+_TOKEN_FIELD = b'name="csrfmiddlewaretoken" value="'
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 _GZIP_HEADER = b"\x1f\x8b\x08\x08\x00\x00\x00\x00\x00\xff"  # deflate, FNAME flag, no mtime, unknown OS
 
@@ -372,8 +372,23 @@ def _deflate_parts(parts: list[bytes]) -> list[bytes]:
     return out
 
 
+def _split_tokens(body: bytes) -> tuple[list[bytes], list[bytes]]:
+    """The page around each form's CSRF token value, and the values. By `bytes.find`: a regular expression with
+    a look-behind tests every position of the page, about 60 times slower on a catalogue page."""
+    parts, tokens, start = [], [], 0
+    while (found := body.find(_TOKEN_FIELD, start)) >= 0:
+        value = found + len(_TOKEN_FIELD)
+        end = body.find(b'"', value)
+        end = len(body) if end < 0 else end
+        parts.append(body[start:value])
+        tokens.append(body[value:end])
+        start = end
+    parts.append(body[start:])
+    return parts, tokens
+
+
 def _entry(response: HttpResponse, versions: dict[str, int]) -> dict:
-    parts = _TOKEN_VALUE.split(response.content)
+    parts, _tokens = _split_tokens(response.content)
     return {
         "versions": versions,
         "parts": parts,
@@ -421,7 +436,7 @@ def _send_stored_gzip(response: HttpResponse, entry: dict, request) -> None:
             "Content-Encoding"):
         return
     body = response.content
-    response.content = _gzip_body(entry["deflated"], _TOKEN_VALUE.findall(body), body)
+    response.content = _gzip_body(entry["deflated"], _split_tokens(body)[1], body)
     response["Content-Encoding"] = "gzip"
     response["Content-Length"] = str(len(response.content))
     patch_vary_headers(response, ("Accept-Encoding",))
