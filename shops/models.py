@@ -187,21 +187,31 @@ class Category(models.Model):
         return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
     def get_absolute_url(self) -> str:
-        return reverse("shops:category", args=[self.slug])
+        return category_url(self.slug)
 
 
 _PK_PLACEHOLDER = 2147483647
+_SLUG_PLACEHOLDER = "slug-stand-in-0"
 _url_patterns: dict = {}
 
 
-def product_url(pk: int) -> str:
-    """A product page's URL from a pattern reversed once per URL configuration: lists show dozens of them."""
-    key = (get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
+def _url_pattern(name: str, placeholder) -> str:
+    """The URL of `name` with "{}" for its one argument, reversed once per URL configuration: lists and the
+    category chips show dozens of them, and a reverse() costs more than the rest of a tile."""
+    key = (name, get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF)
     pattern = _url_patterns.get(key)
     if pattern is None:
-        pattern = _url_patterns[key] = reverse("shops:product", args=[_PK_PLACEHOLDER]).replace(
-            str(_PK_PLACEHOLDER), "{}")
-    return pattern.format(pk)
+        pattern = _url_patterns[key] = reverse(name, args=[placeholder]).replace(str(placeholder), "{}")
+    return pattern
+
+
+def product_url(pk: int) -> str:
+    return _url_pattern("shops:product", _PK_PLACEHOLDER).format(pk)
+
+
+def category_url(slug: str) -> str:
+    # A slug is letters, digits, "-" and "_" (SlugField): nothing in it needs quoting.
+    return _url_pattern("shops:category", _SLUG_PLACEHOLDER).format(slug)
 
 
 # Stock as buyers see it: in stock, a few left (fewer than FEW_LEFT_ORDERS minimum orders), sold out.

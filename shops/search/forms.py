@@ -1,9 +1,9 @@
 """The catalogue pages' GET form: search words, category, province, price range, flags and sort."""
 from decimal import Decimal
+from html import escape
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .categories import CategoryTree
@@ -27,8 +27,17 @@ class _PlainInput:
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
         value = widget["value"]
-        return format_html('<input type="{}" name="{}"{}{}>', self.input_type, name,
-                           format_html(' value="{}"', value) if value is not None else "", flatatt(widget["attrs"]))
+        markup = [f'<input type="{self.input_type}" name="{escape(name)}"']
+        if value is not None:
+            markup.append(f' value="{escape(str(value))}"')
+        # As flatatt writes them: the valued attributes in name order, then the true ones alone; False and None
+        # left out.
+        attrs = widget["attrs"]
+        markup += [f' {key}="{escape(str(attrs[key]))}"' for key in sorted(attrs)
+                   if attrs[key] is not True and attrs[key] is not False and attrs[key] is not None]
+        markup += [f" {key}" for key in sorted(attrs) if attrs[key] is True]
+        markup.append(">")
+        return mark_safe("".join(markup))  # noqa: S308 - every value escaped above
 
 
 class SearchInput(_PlainInput, forms.TextInput):

@@ -8,6 +8,7 @@ import re
 
 from django import template
 from django.utils.dates import MONTHS
+from django.utils.formats import localize
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -76,6 +77,24 @@ def category_options(options):
     not shown. In Python: forty options of a few lookups each were a tenth of a list page's render."""
     return mark_safe(_options((slug, label, n or None, selected)  # noqa: S308 - escaped in _options
                               for slug, label, n, selected in options))
+
+
+@register.simple_tag
+def sort_options(choices, chosen):
+    """The sort <option>s of the catalogue filters, the chosen one selected."""
+    return mark_safe(_options((value, label, None, value == chosen)  # noqa: S308 - escaped in _options
+                              for value, label in choices))
+
+
+@register.simple_tag
+def category_chips(subcategories):
+    """A category page's links to its subcategories: (category, count or None). In Python, as the options: a
+    chip's URL, name and count in the template cost more than the rest of the page's header."""
+    chips = []
+    for child, n in subcategories:
+        count = f" <small>({localize(n)})</small>" if n is not None else ""
+        chips.append(f'<li><a href="{escape(child.get_absolute_url())}">{escape(child.name)}{count}</a></li>')
+    return mark_safe("".join(chips))  # noqa: S308 - escaped above
 
 
 @register.simple_tag

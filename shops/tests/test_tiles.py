@@ -134,3 +134,18 @@ def test_the_fragments_keep_the_most_recently_used():
     kept.put_many([(("en", 3), (1, 1), "three")])
     assert kept.get_many([("en", 1), ("en", 2), ("en", 3)], [(1, 1)] * 3) == ["one", None, "three"]
     assert kept.get_many([("en", 1)], [(1, 2)]) == [None]  # another version: not served
+
+
+@pytest.mark.parametrize("prefix", ["/", "/market/"])
+def test_product_and_category_urls_are_what_reverse_gives_under_any_script_prefix(prefix):
+    from django.urls import reverse, set_script_prefix
+
+    from shops.models import category_url, product_url
+
+    set_script_prefix(prefix)
+    try:
+        assert category_url("fresh-fruit_2") == reverse("shops:category", args=["fresh-fruit_2"])
+        assert product_url(42) == reverse("shops:product", args=[42])
+        assert category_url("tea").startswith(prefix)
+    finally:
+        set_script_prefix("/")
