@@ -143,7 +143,10 @@ class Shop(models.Model):
         return self.verification == self.Verification.VERIFIED
 
     def get_absolute_url(self) -> str:
-        return reverse("shops:shop", args=[self.slug])
+        return _url_pattern("shops:shop", _SLUG_PLACEHOLDER).format(self.slug)
+
+    def get_kind_display(self) -> str:
+        return choice_label(self.Kind, self.kind)
 
 
 class ShopMember(models.Model):
@@ -212,6 +215,15 @@ def product_url(pk: int) -> str:
 def category_url(slug: str) -> str:
     # A slug is letters, digits, "-" and "_" (SlugField): nothing in it needs quoting.
     return _url_pattern("shops:category", _SLUG_PLACEHOLDER).format(slug)
+
+
+def choice_label(choices: type[models.Choices], value: str) -> str:
+    """What Django's get_FOO_display() gives (an unknown value as itself), by the enum's own lookup: Django's
+    builds a dict of every choice on each call, and the product page shows the unit five times."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
 
 
 # Stock as buyers see it: in stock, a few left (fewer than FEW_LEFT_ORDERS minimum orders), sold out.
@@ -311,6 +323,9 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return product_url(self.pk)
+
+    def get_unit_display(self) -> str:
+        return choice_label(self.Unit, self.unit)
 
     @property
     def season_months(self) -> list[int]:

@@ -149,3 +149,22 @@ def test_product_and_category_urls_are_what_reverse_gives_under_any_script_prefi
         assert category_url("tea").startswith(prefix)
     finally:
         set_script_prefix("/")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_unit_and_kind_labels_are_what_django_would_show(language):
+    from django.db.models.base import Model
+    from django.utils import translation
+
+    from shops.models import Product, Shop
+
+    with translation.override(language):
+        for unit in [*Product.Unit.values, "crate"]:  # "crate": a value no longer among the choices
+            product = Product(unit=unit)
+            assert product.get_unit_display() == Model._get_FIELD_display(product, Product._meta.get_field("unit"))
+        for kind in Shop.Kind.values:
+            shop = Shop(kind=kind)
+            assert shop.get_kind_display() == Model._get_FIELD_display(shop, Shop._meta.get_field("kind"))
+    from django.urls import reverse
+
+    assert Shop(slug="hill-farm").get_absolute_url() == reverse("shops:shop", args=["hill-farm"])
