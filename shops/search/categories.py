@@ -1,5 +1,7 @@
 """The category tree of the catalogue pages: all categories from one query, walked in memory, and
 kept in each process until the catalogue's structure changes (`CategoryTree.current`)."""
+from django.utils.functional import cached_property
+
 from ..cache import held
 from ..models import Category
 
@@ -49,6 +51,11 @@ class CategoryTree:
         while current is not None and current.parent_id in self.by_id:
             current = self.by_id[current.parent_id]
         return current
+
+    @cached_property
+    def choice_slugs(self) -> frozenset[str]:
+        """The slugs a buyer may filter by: those of `choices()`."""
+        return frozenset(slug for slug, _label in self.choices())
 
     def choices(self) -> list[tuple[str, str]]:
         out = []

@@ -3,6 +3,7 @@ from decimal import Decimal
 from html import escape
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -57,7 +58,9 @@ class CatalogueFilterForm(forms.Form):
 
     q = forms.CharField(label=_("Search for"), max_length=MAX_QUERY_LENGTH, required=False,
                         widget=SearchInput(attrs={"placeholder": _("apples, 苹果, pingguo")}))
-    category = forms.ChoiceField(label=_("Category"), required=False)
+    # Checked against the category tree each process holds (clean_category), not as a ChoiceField: its choices,
+    # set on every form, cost a quarter of a millisecond per search page. The <select> is written from the facets.
+    category = forms.CharField(label=_("Category"), max_length=60, required=False)
     province = forms.CharField(label=_("Province"), max_length=30, required=False)
     min_price = forms.DecimalField(label=_("Lowest price (¥)"), min_value=0, max_value=PRICE_LIMIT,
                                    decimal_places=2, required=False,
@@ -76,8 +79,13 @@ class CatalogueFilterForm(forms.Form):
         self.fixed_category = fixed_category
         if fixed_category is not None:
             del self.fields["category"]
-        else:
-            self.fields["category"].choices = [("", _("All categories")), *tree.choices()]
+
+    def clean_category(self) -> str:
+        slug = self.cleaned_data["category"]
+        if slug and slug not in self.tree.choice_slugs:
+            raise ValidationError(forms.ChoiceField.default_error_messages["invalid_choice"], code="invalid_choice",
+                                  params={"value": slug})
+        return slug
 
     def clean(self):
         data = super().clean()
