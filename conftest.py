@@ -82,6 +82,7 @@ def _isolated_defaults(settings, tmp_path):
     tiles.fragments.clear()  # rendered tiles of this process, kept under versions the cache has just forgotten
     shop_cache.forget_held()  # the same for the category tree and the other near-static data
     listing.held_summaries.clear()  # and for the listings' counts
+    listing.held_options.clear()  # and the facet options written from them
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

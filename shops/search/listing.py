@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.utils.formats import number_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core.pagecache import LocalPages
@@ -20,7 +21,7 @@ from core.pagecache import LocalPages
 from .. import cache as catalogue_cache
 from ..models import Village
 from ..stock import CERTIFIED, IN_STOCK
-from .forms import SORT_PRICE_DOWN, SORT_PRICE_UP, SORT_RELEVANCE, CatalogueFilterForm
+from .forms import SORT_PRICE_DOWN, SORT_PRICE_UP, SORT_RELEVANCE, CatalogueFilterForm, options_html
 from .query import ProductSearch
 
 
@@ -47,6 +48,9 @@ SUMMARY_TIMEOUT = 10 * 60  # the key holds the versions, so this only frees room
 # This process's copies of the summaries it counted or read, read-only once kept: the key holds the versions,
 # so a copy is never stale, and a page of a listing counted before asks the cache nothing.
 held_summaries = LocalPages(timeout=SUMMARY_TIMEOUT)
+# The facet <option>s as written from a held summary, by its key, the language and the chosen values: a search
+# page's forty category and thirty province options are otherwise rebuilt and written on every render.
+held_options = LocalPages(timeout=SUMMARY_TIMEOUT)
 
 
 class Listing:
@@ -82,12 +86,13 @@ class CatalogueResults:
     category_counts: dict = field(default_factory=dict)  # category id -> products, descendants included
     province_counts: dict = field(default_factory=dict)  # province -> products
     counted: bool = False
-    category_options: list = field(default_factory=list)  # (slug, label, count or None, selected)
-    province_options: list = field(default_factory=list)  # (province, count or None, selected)
+    category_options_html: str = ""  # the <option>s of the category filter (search pages only), counts shown
+    province_options_html: str = ""  # the <option>s of the province filter
     products: Listing | None = None  # what the paginator pages: the queryset, counted as above
     estimated: bool = False  # more than COUNT_LIMIT matched: the count shown is a floor
     _total: int | None = None
     _summary: dict | None = None  # the cached count and facets of this listing version, once read
+    _summary_key_value: str = ""
 
     @property
     def price_sensitive(self) -> bool:
@@ -97,6 +102,11 @@ class CatalogueResults:
             form.value("min_price") is not None or form.value("max_price") is not None)
 
     def _summary_key(self) -> str:
+        if not self._summary_key_value:
+            self._summary_key_value = self._new_summary_key()
+        return self._summary_key_value
+
+    def _new_summary_key(self) -> str:
         form = self.form
         category = form.fixed_category if form.fixed_category is not None else form.selected_category
         versions = catalogue_cache.listing_stamp(category=form.fixed_category, price_sensitive=self.price_sensitive)
@@ -199,15 +209,23 @@ class CatalogueResults:
     def _options(self) -> None:
         form = self.form
         chosen_category = form.data.get("category", "")
-        if form.fixed_category is None:
-            self.category_options = [
-                (slug, label, self.count_or_none(self.category_counts.get(form.tree.by_slug[slug].pk)),
-                 slug == chosen_category)
-                for slug, label in form.tree.choices()]
         chosen = form.value("province", "")
-        names = sorted({*self.province_counts, *([chosen] if chosen else [])} - {None, ""})
-        self.province_options = [(name, self.count_or_none(self.province_counts.get(name)), name == chosen)
-                                 for name in names]
+        key = f"{self._summary_key()}:{get_language()}:{chosen_category}:{chosen}"
+        found = held_options.get(key)
+        if found is None:
+            category_options = []
+            if form.fixed_category is None:
+                # A count of 0 is not shown: that category has nothing here.
+                category_options = [
+                    (slug, label, self.count_or_none(self.category_counts.get(form.tree.by_slug[slug].pk)) or None,
+                     slug == chosen_category)
+                    for slug, label in form.tree.choices()]
+            names = sorted({*self.province_counts, *([chosen] if chosen else [])} - {None, ""})
+            province_options = [(name, name, self.count_or_none(self.province_counts.get(name)), name == chosen)
+                                for name in names]
+            found = (options_html(category_options), options_html(province_options))
+            held_options.put(key, found)
+        self.category_options_html, self.province_options_html = found
 
     def count_or_none(self, n):
         """A facet count for display: None when the facets were too many to count."""

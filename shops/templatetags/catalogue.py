@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from shops.search.forms import options_html
 from shops.services import sanitise_description
 from shops.templatetags import pictures
 
@@ -67,24 +68,10 @@ def product_tiles(context, grid):
     return mark_safe(grid.html(eager=pictures.eager_pictures(context, pictures.EAGER_TILES)))  # noqa: S308 - escaped in tiles
 
 
-def _options(rows) -> str:
-    return "".join(f'<option value="{escape(str(value))}"{" selected" if selected else ""}>{escape(str(label))}'
-                   f'{f" ({n})" if n is not None else ""}</option>' for value, label, n, selected in rows)
-
-
-@register.simple_tag
-def category_options(options):
-    """The category <option>s of the catalogue filters: (slug, label, count or None, selected); a count of 0 is
-    not shown. In Python: forty options of a few lookups each were a tenth of a list page's render."""
-    return mark_safe(_options((slug, label, n or None, selected)  # noqa: S308 - escaped in _options
-                              for slug, label, n, selected in options))
-
-
 @register.simple_tag
 def sort_options(choices, chosen):
     """The sort <option>s of the catalogue filters, the chosen one selected."""
-    return mark_safe(_options((value, label, None, value == chosen)  # noqa: S308 - escaped in _options
-                              for value, label in choices))
+    return options_html((value, label, None, value == chosen) for value, label in choices)
 
 
 @register.simple_tag
@@ -96,9 +83,3 @@ def category_chips(subcategories):
         count = f" <small>({localize(n)})</small>" if n is not None else ""
         chips.append(f'<li><a href="{escape(child.get_absolute_url())}">{escape(str(child.name))}{count}</a></li>')
     return mark_safe("".join(chips))  # noqa: S308 - escaped above
-
-
-@register.simple_tag
-def province_options(options):
-    """The province <option>s of the catalogue filters: (province, count or None, selected)."""
-    return mark_safe(_options((name, name, n, selected) for name, n, selected in options))  # noqa: S308

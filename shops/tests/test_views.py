@@ -152,6 +152,27 @@ def test_each_facet_counts_with_the_other_filters_but_not_its_own(client, produc
     assert "Fruit (1)" in page  # the category facet keeps it
 
 
+def test_facet_options_are_written_once_per_listing_version_language_and_choice(client, produce, monkeypatch):
+    from shops import services
+    from shops.search import forms as search_forms
+
+    written = []
+    monkeypatch.setattr(listing, "options_html", lambda rows: written.append(1) or search_forms.options_html(rows))
+    page = text(client.get("/search/", {"q": "苹果", "n": "1"}))
+    assert "Fruit (3)" in page and len(written) == 2  # categories, provinces
+    page = text(client.get("/search/", {"q": "苹果", "n": "2"}))  # another copy of the same listing
+    assert "Fruit (3)" in page and len(written) == 2
+    page = text(client.get("/search/", {"q": "苹果", "province": "云南省"}))  # another choice
+    assert '<option value="云南省" selected>云南省 (1)</option>' in page and len(written) == 4
+    page = text(client.get("/search/", {"q": "苹果", "n": "3"}, HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert "水果 (3)" in page and len(written) == 6
+    # The listing changes: its options are written again with the new counts.
+    apple = produce["cheap_apple"]
+    services.update_product(product=apple, actor=apple.shop.owner, is_active=False)
+    page = text(client.get("/search/", {"q": "苹果", "n": "4"}))
+    assert "Fruit (2)" in page and "山东省 (1)" in page
+
+
 def test_many_results_list_facets_without_counting_them(client, produce, monkeypatch, django_assert_max_num_queries):
     monkeypatch.setattr(listing, "FACET_COUNT_LIMIT", 2)
     # categories, count, page ids, the tiles' rows and photos, the provinces (no GROUP BY over the products)
