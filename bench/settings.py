@@ -18,7 +18,7 @@ WHITENOISE_AUTOREFRESH = False
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
 # The app, PostgreSQL and the load generator share two cores: parallel query workers would only add
 # their start-up to every search (OLTP servers commonly run with it off). Said in the printed figures.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c max_parallel_workers_per_gather=0"  # noqa: F405
 # As in production with Redis: the catalogue version is pushed to each process (shops/cache.py).
 CATALOGUE_VERSION_FEED = True

@@ -122,6 +122,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE",
                                                    default=0 if DATABASE_POOLER == "transaction" else 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, whose health check first looks whether the server has said anything (core/db/postgresql).
+    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
     if DATABASE_POOLER == "transaction":
         # No server-side cursors (.iterator() would lose its cursor at the transaction's end) and no
         # server-side prepared statements (psycopg prepares a query run 5 times; the next transaction may

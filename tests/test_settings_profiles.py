@@ -50,7 +50,7 @@ def test_embedded_default_needs_no_services():
 
 def test_urls_switch_to_postgres_and_redis():
     conf = probe(DATABASE_URL="postgres://postgres@127.0.0.1:5432/farmgate", REDIS_URL="redis://127.0.0.1:6379/3")
-    assert conf["engine"] == "django.db.backends.postgresql"
+    assert conf["engine"] == "core.db.postgresql"  # Django's, with a cheaper health check
     assert conf["cache"] == "django_redis.cache.RedisCache"
     assert conf["eager"] is False and conf["broker"] == "redis://127.0.0.1:6379/3"
 
