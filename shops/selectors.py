@@ -75,6 +75,13 @@ def more_from_shop(product: Product) -> QuerySet[Product]:
             .order_by("-created_at", "-id"))
 
 
+def listing_base() -> QuerySet[Product]:
+    """Public products as a catalogue listing reads them: ids, counts and facets, never rows (its tiles load their
+    own, `listed_products`). Nothing joined, deferred or prefetched, so each step that builds a page's query
+    clones a smaller query (about 0.1 ms of an uncached list page)."""
+    return Product.objects.filter(is_active=True, shop__is_open=True)
+
+
 def listed_products() -> QuerySet[Product]:
     """Public products as tiles: the columns a tile shows with its shop and village, its photos in one more
     query. (Reading the photos inside the products' query as a JSON array saved that round trip but cost as

@@ -45,7 +45,7 @@ def _listing(request, template: str, *, fixed_category=None, tree=None):
     tree = tree or search.CategoryTree.current()
     form = search.CatalogueFilterForm(request.GET, tree=tree, fixed_category=fixed_category)
     form.is_valid()
-    results = search.catalogue_results(selectors.listed_products(), form)
+    results = search.catalogue_results(selectors.listing_base(), form)
     page = paginate(request, results.products)
     grid = tiles.grid(page.object_list)
     results.count_facets(page.paginator.count)

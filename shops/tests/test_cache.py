@@ -1,5 +1,6 @@
 """Whole-page cache of the anonymous catalogue, its versioned keys and headers."""
 import gzip
+import os
 import re
 import time
 import uuid
@@ -334,13 +335,24 @@ def test_a_page_whose_scopes_moved_during_its_render_is_not_stored(product, monk
 
 
 @pytest.fixture
-def redis_cache(settings, redis_url):
-    """The production cache: Redis (its own database 5 and key prefix, apart from the broker), with or
-    without the version feed as the test sets CATALOGUE_VERSION_FEED. Yields the raw client."""
+def redis_cache(settings, redis_url, monkeypatch):
+    """The production cache: Redis (the cache database of this test process, else database 5 and up, one per
+    worker, apart from the broker, with a key prefix of its own), with or without the version feed as the test sets
+    CATALOGUE_VERSION_FEED. Yields the raw client."""
     from django_redis import get_redis_connection
 
+    from core import pagecache
+
+    # A page rendered within the clock margin after a change to what it shows is not kept, and these tests render
+    # right after creating their product: without this a first render is kept or not by the clock.
+    monkeypatch.setattr(pagecache, "CLOCK_MARGIN_US", 0)
+
+    # Each pytest-xdist worker has its own cache database (conftest.py): the teardown's clear() empties that one
+    # alone, never the database another worker's test is reading.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    location = os.environ.get("REDIS_CACHE_URL") or f"{redis_url.rsplit('/', 1)[0]}/{5 + int(worker[2:] or 0)}"
     settings.CACHES = {"default": {
-        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url.rsplit("/", 1)[0] + "/5",
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": location,
         "KEY_PREFIX": f"farmgate-test-catalogue-{uuid.uuid4().hex[:8]}"}}
     settings.CATALOGUE_VERSION_FEED = False
     catalogue_cache.version_feed.stop()
