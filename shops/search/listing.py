@@ -92,7 +92,7 @@ class CatalogueResults:
     estimated: bool = False  # more than COUNT_LIMIT matched: the count shown is a floor
     _total: int | None = None
     _summary: dict | None = None  # the cached count and facets of this listing version, once read
-    _summary_key_value: str = ""
+    _summary_key_value: str = ""  # read once, before any counting: what is counted is kept under the versions it saw
 
     @property
     def price_sensitive(self) -> bool:

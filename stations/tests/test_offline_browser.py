@@ -146,7 +146,16 @@ def test_the_station_works_offline_and_the_queue_is_applied_once(browser_page, l
     page.get_by_label("Delivery code").fill("000000" if second.delivery_code != "000000" else "111111")
     page.get_by_role("button", name="Confirm delivery").click()
     expect(page.locator("[data-pending]")).to_have_text("3")
-    context.set_offline(False)  # the queue goes by itself again (a click on "Send now" would race it)
+    # Back online while the server fails: the queue's own sending is refused and nothing is lost; then
+    # "Send now" sends it (the server failing first keeps the click from racing the queue's own sending).
+    actions_url = "**/api/v1/agent/actions/"
+    page.route(actions_url, lambda route: route.fulfill(status=503, body="{}"))
+    context.set_offline(False)
+    expect(page.get_by_text("Sending failed; it is tried again soon.")).to_be_visible()
+    expect(page.locator("[data-pending]")).to_have_text("3")
+    assert not StationAction.objects.filter(status="rejected").exists()
+    page.unroute(actions_url)
+    page.get_by_role("button", name="Send now").click()
     expect(page.locator("[data-pending]")).to_have_text("0")
     refused = page.locator("#offline-results .is-rejected")
     expect(refused).to_have_count(2)
